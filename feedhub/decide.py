@@ -1,0 +1,273 @@
+"""Turn what a source showed into what happened: previous state + new snapshot → changes.
+
+This module is pure: it touches no network, database, clock or randomness. The poll time
+is the ``now`` argument, and the same arguments always give the same ``Decision``.
+It does not store anything; storage writes the ``Decision`` in one transaction.
+
+Entries and their keys (``entry_key``):
+
+- list kinds (queue, ratings, recommendations) and queue_recent hold a title once, so an
+  entry is keyed by its title key;
+- watched is a log: the same title watched on two days is two entries, keyed
+  ``<title key>@<when>``;
+- other (generic) feeds are keyed by the source's own entry id.
+
+Activities (``decide``):
+
+- watched: each new entry is WATCHED, dated when it was watched.
+- queue: a new title is QUEUED, a title gone from a complete snapshot is UNQUEUED, and a
+  title whose order relative to the others changed is MOVED. Titles that only shift
+  because something above them was added or removed are not moves: the titles kept in
+  place are a longest increasing subsequence of new positions taken in old order, and
+  only the rest moved (see ``_moved``). A swap of two neighbours is thus one move; which
+  of the two is reported follows from the algorithm (the upper one, moving down).
+- queue_recent: a new title is QUEUED with exactly the id the queue feed gives the same
+  addition, so seeing it through both feeds is one activity. Titles leave this window
+  without leaving the queue, so it never yields UNQUEUED or MOVED.
+- ratings: a title rated for the first time is RATED, a changed rating is RERATED. A
+  rating of None ("not interested") and removals yield nothing for now.
+- recommendations: a new title is RECOMMENDED (with the predicted rating), a title gone
+  from a complete snapshot is UNRECOMMENDED.
+- other: each new entry is POSTED.
+
+First poll (``previous is None``): the timeline must not fill up with "just now"
+noise. Events (watched, queue_recent, other) become their activities dated by their own
+timestamps. List entries that carry their own timestamp (``updated``) become
+QUEUED/RATED/RECOMMENDED dated by it: that is what the source itself says happened, and
+when. List entries without one are the baseline and yield nothing, and there is no
+UNQUEUED or MOVED: there is nothing earlier to compare with.
+
+Incomplete snapshots (a page was missing): additions and changes are still reported,
+but an absent title may just be on the missing page, and positions may be off, so there
+are no removals and no moves.
+
+Activity ids (``activity_id``) are a function of what happened only, so re-polls,
+restarts, re-adding a source and migrations reproduce them. The ``occurrence`` that tells
+two like activities apart is, per verb:
+
+- WATCHED: when it was watched (ISO, UTC, seconds), or ``"undated"``;
+- QUEUED, RATED, RECOMMENDED: the entry's own timestamp (for the queue, the date added),
+  or ``"undated"``. An undated re-add therefore reuses the first add's id; that is
+  acceptable because a feed without dates cannot tell the two apart either;
+- UNQUEUED, UNRECOMMENDED: the removed entry's timestamp (or ``"undated"``), so one
+  membership ends once;
+- MOVED and RERATED with an unchanged timestamp: the poll time. A move, or a rating
+  change the source does not date, is only observable between two snapshots, so it is
+  computed once, when those two snapshots meet; storage keeps the result;
+- POSTED: ``""``, the source's entry id (in ``detail``) being unique already.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from bisect import bisect_left
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from feedhub.models import Activity, Entry, Kind, Snapshot, Verb
+
+UNDATED = "undated"
+_TAG_PREFIX = "tag:feedhub,2026:activity:"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one poll of one source changed, for storage to write at once."""
+
+    new: tuple[Entry, ...]  # keys not seen before
+    changed: tuple[Entry, ...]  # same key, different content
+    gone: tuple[str, ...]  # keys of list entries no longer present (complete lists only)
+    activities: tuple[Activity, ...]
+
+
+def entry_key(entry: Entry) -> str:
+    """The key of an entry within its source (see the module docstring)."""
+    if entry.kind.is_list or entry.kind is Kind.QUEUE_RECENT:
+        return entry.title.key
+    if entry.kind is Kind.WATCHED:
+        # The reference gives both viewings of a title the same entry id, so the date
+        # is what tells them apart.
+        return f"{entry.title.key}@{_iso_or_undated(entry.watched_at or entry.updated)}"
+    return entry.entry_id
+
+
+def activity_id(account_key: str, verb: Verb, title_key: str, detail: str, occurrence: str) -> str:
+    """The stable ``tag:`` URI (RFC 4151) of the activity these arguments describe."""
+    # A JSON list cannot be ambiguous the way joining with a separator can.
+    encoded = json.dumps([account_key, verb.value, title_key, detail, occurrence], ensure_ascii=False)
+    digest = hashlib.sha256(encoded.encode("utf-8")).hexdigest()[:32]
+    return f"{_TAG_PREFIX}{digest}"
+
+
+def decide(
+    account_key: str,
+    snapshot: Snapshot,
+    previous: Mapping[str, Entry] | None,
+    now: datetime,
+) -> Decision:
+    """Compare a snapshot with the previous state of its source.
+
+    ``previous`` is None on the source's first poll. Otherwise, for list kinds it holds
+    every entry present at the last poll; for event kinds, the stored entries whose keys
+    appear in this snapshot. Both map ``entry_key`` to the entry.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    current: dict[str, Entry] = {}
+    for entry in snapshot.entries:
+        current.setdefault(entry_key(entry), entry)  # a key seen twice counts once: the first
+    before: Mapping[str, Entry] = previous or {}
+    new = tuple(e for k, e in current.items() if k not in before)
+    changed = tuple(e for k, e in current.items() if k in before and before[k] != e)
+    compare = previous is not None and snapshot.complete
+    gone = (
+        tuple(sorted(k for k in before if k not in current))
+        if compare and snapshot.kind.is_list
+        else ()
+    )
+    make = _Maker(account_key, now)
+    first = previous is None
+    kind = snapshot.kind
+    if kind is Kind.WATCHED:
+        activities = [make.watched(e) for e in new]
+    elif kind is Kind.QUEUE_RECENT:
+        activities = [make.dated(Verb.QUEUED, e, position=e.position) for e in new]
+    elif kind is Kind.OTHER:
+        activities = [make.posted(e) for e in new]
+    elif kind is Kind.QUEUE:
+        activities = [make.dated(Verb.QUEUED, e, position=e.position) for e in _listed(new, first)]
+        activities += [make.unlisted(Verb.UNQUEUED, before[k]) for k in gone]
+        if compare:
+            activities += [make.moved(before[k], current[k]) for k in _moved(before, current)]
+    elif kind is Kind.RATINGS:
+        activities = [
+            make.dated(Verb.RATED, e, rating=e.user_rating)
+            for e in _listed(new, first)
+            if e.user_rating is not None
+        ]
+        activities += [a for e in changed if (a := make.rerated(before[entry_key(e)], e))]
+    else:  # Kind.RECOMMENDATIONS
+        activities = [
+            make.dated(Verb.RECOMMENDED, e, rating=e.predicted_rating) for e in _listed(new, first)
+        ]
+        activities += [make.unlisted(Verb.UNRECOMMENDED, before[k]) for k in gone]
+    return Decision(new=new, changed=changed, gone=gone, activities=tuple(activities))
+
+
+@dataclass(frozen=True)
+class _Maker:
+    """Builds the activities of one account at one poll time."""
+
+    account_key: str
+    now: datetime
+
+    def _activity(self, verb: Verb, entry: Entry, occurred_at: datetime, occurrence: str,
+                  detail: str = "", **fields: float | int | str | None) -> Activity:
+        return Activity(
+            id=activity_id(self.account_key, verb, entry.title.key, detail, occurrence),
+            account_key=self.account_key,
+            verb=verb,
+            title=entry.title,
+            occurred_at=_utc(occurred_at),
+            **fields,
+        )
+
+    def watched(self, entry: Entry) -> Activity:
+        when = entry.watched_at or entry.updated
+        return self._activity(Verb.WATCHED, entry, when or self.now, _iso_or_undated(when))
+
+    def dated(self, verb: Verb, entry: Entry, **fields: float | int | None) -> Activity:
+        """An addition dated by the entry's own timestamp (QUEUED, RATED, RECOMMENDED)."""
+        return self._activity(verb, entry, entry.updated or self.now, _iso_or_undated(entry.updated), **fields)
+
+    def unlisted(self, verb: Verb, removed: Entry) -> Activity:
+        """A removal (UNQUEUED, UNRECOMMENDED), seen now, identified by what it ends."""
+        return self._activity(
+            verb, removed, self.now, _iso_or_undated(removed.updated), previous_position=removed.position
+        )
+
+    def moved(self, old: Entry, new: Entry) -> Activity:
+        return self._activity(
+            Verb.MOVED, new, self.now, _iso(self.now), f"{old.position}->{new.position}",
+            position=new.position, previous_position=old.position,
+        )
+
+    def rerated(self, old: Entry, new: Entry) -> Activity | None:
+        """RATED or RERATED for a rating that changed, or None when there is nothing to say."""
+        if new.user_rating is None or new.user_rating == old.user_rating:
+            return None
+        if old.user_rating is None:  # e.g. "not interested" before: a first rating
+            return self.dated(Verb.RATED, new, rating=new.user_rating)
+        # A re-rating the source did not date (timestamp unchanged) is dated when seen.
+        when = new.updated if new.updated is not None and new.updated != old.updated else self.now
+        return self._activity(
+            Verb.RERATED, new, when, _iso(when),
+            f"{_number(old.user_rating)}->{_number(new.user_rating)}",
+            rating=new.user_rating, previous_rating=old.user_rating,
+        )
+
+    def posted(self, entry: Entry) -> Activity:
+        return self._activity(
+            Verb.POSTED, entry, entry.updated or self.now, "", entry.entry_id, summary=entry.summary
+        )
+
+
+def _listed(new: tuple[Entry, ...], first: bool) -> tuple[Entry, ...]:
+    """New list entries that deserve an activity: on a first poll only the dated ones."""
+    return tuple(e for e in new if e.updated is not None) if first else new
+
+
+def _moved(before: Mapping[str, Entry], current: Mapping[str, Entry]) -> list[str]:
+    """Keys of the titles that changed order relative to the others, in O(n log n).
+
+    Only titles present, with a position, in both snapshots take part, so additions and
+    removals above a title (which shift it) are not moves. Taken in old order, the titles
+    whose new positions form a longest increasing subsequence stayed put; the rest moved.
+    """
+    both = [
+        k for k, e in current.items()
+        if e.position is not None and k in before and before[k].position is not None
+    ]
+    both.sort(key=lambda k: (before[k].position, k))
+    positions = [current[k].position for k in both]
+    # Patience sorting: tails[i] is the index of the smallest last element of an
+    # increasing run of length i + 1; parent links rebuild one longest run.
+    tails: list[int] = []
+    tail_values: list[int] = []
+    parent = [-1] * len(positions)
+    for i, value in enumerate(positions):
+        at = bisect_left(tail_values, value)
+        parent[i] = tails[at - 1] if at else -1
+        if at == len(tails):
+            tails.append(i)
+            tail_values.append(value)
+        else:
+            tails[at] = i
+            tail_values[at] = value
+    stayed: set[int] = set()
+    i = tails[-1] if tails else -1
+    while i != -1:
+        stayed.add(i)
+        i = parent[i]
+    return [k for i, k in enumerate(both) if i not in stayed]
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("feedhub datetimes must be aware (UTC)")
+    return moment.astimezone(timezone.utc)
+
+
+def _iso(moment: datetime) -> str:
+    """RFC 3339 in UTC to the second: the form ids and keys are built from."""
+    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _iso_or_undated(moment: datetime | None) -> str:
+    return UNDATED if moment is None else _iso(moment)
+
+
+def _number(rating: float) -> str:
+    """4 and 4.0 are the same rating, so they must give the same id."""
+    return f"{float(rating):g}"

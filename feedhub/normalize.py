@@ -1,0 +1,148 @@
+"""Parsed feed entries → typed ``Entry`` values, per kind.
+
+Knows the emulator's / Netflix API's Atom vocabulary (the ``netflix:`` elements, the
+catalog ``rel``, the rating schemes) and falls back to what generic Atom, RSS and JSON
+feeds offer (alternate link, Media RSS thumbnails). Pure: no I/O.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from .models import BoxArt, Entry, Kind, Title
+from .parse import ParsedFeed, parse_datetime, struct_to_datetime
+
+NETFLIX_NS = "http://schemas.netflix.com/atom"
+CATALOG_REL = "http://schemas.netflix.com/id"
+_RATING_SCHEMES = (
+    "http://api.netflix.com/catalog/titles/mpaa_ratings",
+    "http://api.netflix.com/categories/tv_ratings",
+)
+_CATALOG_PATH = re.compile(r"/catalog/titles/(.+?)/?$")
+_YEAR_IN_NAME = re.compile(r"\s*\((\d{4})\)\s*$")
+
+
+def normalize(parsed: ParsedFeed, kind: Kind) -> tuple[Entry, ...]:
+    """Turn every entry of ``parsed`` into an ``Entry`` of ``kind`` (entries without a
+    usable id or title are skipped)."""
+    prefix = next((p for p, uri in parsed.namespaces.items() if uri == NETFLIX_NS), "netflix")
+    entries = []
+    for raw in parsed.entries:
+        entry = _entry(raw, kind, _Fields(raw, prefix))
+        if entry is not None:
+            entries.append(entry)
+    return tuple(entries)
+
+
+class _Fields:
+    """Reads ``netflix:`` extension elements whatever prefix the document used."""
+
+    def __init__(self, raw: Mapping[str, Any], prefix: str):
+        self._raw, self._prefix = raw, prefix
+
+    def text(self, name: str) -> str | None:
+        value = self._raw.get(f"{self._prefix}_{name}")
+        return str(value).strip() if value not in (None, "") else None
+
+    def attrs(self, name: str) -> Mapping[str, str]:
+        value = self._raw.get(f"{self._prefix}_{name}")
+        return value if isinstance(value, Mapping) else {}
+
+
+def _entry(raw: Mapping[str, Any], kind: Kind, fields: _Fields) -> Entry | None:
+    name = _clean(raw.get("title", ""))
+    entry_id = str(raw.get("id") or raw.get("link") or "").strip()
+    if not name or not entry_id:
+        return None
+    year = _int(fields.text("release_year"))
+    if year is None and (match := _YEAR_IN_NAME.search(name)):
+        year = int(match.group(1))
+    web_url = _http_url(raw.get("link"))
+    title = Title(
+        key=title_key(_catalog_url(raw), web_url, name, year),
+        name=name,
+        year=year,
+        web_url=web_url,
+        box_art=_box_art(raw, fields),
+        maturity_rating=_maturity(raw),
+        average_rating=_float(fields.text("average_rating")),
+        runtime_seconds=_int(fields.text("runtime")),
+    )
+    updated = struct_to_datetime(raw.get("updated_parsed") or raw.get("published_parsed"))
+    return Entry(
+        entry_id=entry_id,
+        kind=kind,
+        title=title,
+        updated=updated,
+        position=_int(fields.text("position")),
+        user_rating=_float(fields.text("user_rating")),
+        predicted_rating=_float(fields.text("predicted_rating")),
+        watched_at=parse_datetime(fields.text("watched_date")) or (updated if kind is Kind.WATCHED else None),
+        summary=_clean(raw.get("summary", ""))[:500] or None if kind is Kind.OTHER else None,
+    )
+
+
+def title_key(catalog_url: str | None, web_url: str | None, name: str, year: int | None) -> str:
+    """One title is one title: catalog id, else web link, else normalised name and year."""
+    if catalog_url and (match := _CATALOG_PATH.search(urlsplit(catalog_url).path)):
+        return f"catalog:{match.group(1)}"
+    if web_url:
+        return f"link:{web_url}"
+    folded = unicodedata.normalize("NFKD", name).casefold()
+    folded = re.sub(r"[^\w]+", " ", folded).strip()
+    return f"name:{folded}|{year or ''}"
+
+
+def _catalog_url(raw: Mapping[str, Any]) -> str | None:
+    for link in raw.get("links", ()):
+        if link.get("rel") == CATALOG_REL and link.get("href"):
+            return str(link["href"])
+    return None
+
+
+def _box_art(raw: Mapping[str, Any], fields: _Fields) -> BoxArt:
+    art = fields.attrs("box_art")
+    if art:
+        return BoxArt(_http_url(art.get("small")), _http_url(art.get("medium")), _http_url(art.get("large")))
+    for key in ("media_thumbnail", "media_content"):
+        for media in raw.get(key, ()) or ():
+            url = _http_url(media.get("url"))
+            if url:
+                return BoxArt(large=url)
+    for link in raw.get("links", ()):
+        if link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("image/"):
+            return BoxArt(large=_http_url(link.get("href")))
+    return BoxArt()
+
+
+def _maturity(raw: Mapping[str, Any]) -> str | None:
+    for tag in raw.get("tags", ()) or ():
+        if tag.get("scheme") in _RATING_SCHEMES:
+            return str(tag.get("label") or tag.get("term") or "") or None
+    return None
+
+
+def _http_url(value: Any) -> str | None:
+    text = str(value or "").strip()
+    return text if text.startswith(("http://", "https://")) else None
+
+
+def _clean(value: Any) -> str:
+    return " ".join(str(value or "").split())
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        number = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return number if number is not None and 0 <= number <= 10 else None

@@ -1,0 +1,184 @@
+"""The poll pipeline for one source, top to bottom:
+
+    fetch → parse → normalize → decide → store
+
+``poll_source`` is what both the scheduler and ``feedhub poll`` run. Each step is a
+call with plain data in between; the only side effects are the HTTP requests and the
+one transaction at the end.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .decide import decide, entry_key
+from .fetch import FetchError, FetchResult, Fetcher, Outcome, Validators
+from .models import Entry, Kind, Snapshot
+from .normalize import normalize
+from .parse import ParsedFeed, parse_feed
+from .storage import Store
+from .storage.rows import PollRow, PollWrite, SourceRow
+from .urls import netflix_user_id, redact
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 500  # the API's own limit for max_results
+MAX_PAGES = 20  # 10,000 entries: bounded backfill
+MAX_BACKOFF = timedelta(days=1)
+MAX_RETRY_AFTER = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class PollReport:
+    source_id: int
+    outcome: Outcome
+    message: str
+    new_entries: int = 0
+    changed_entries: int = 0
+    new_activities: int = 0
+    duration: float = 0.0
+
+
+def is_netflix_style(url: str, kind: Kind) -> bool:
+    """Feeds that speak the API's paging parameters (``start_index``/``max_results``)."""
+    return kind is not Kind.OTHER and netflix_user_id(url) is not None
+
+
+def with_params(url: str, **params: object) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    query += [(k, str(v)) for k, v in params.items()]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def poll_source(store: Store, fetcher: Fetcher, source: SourceRow, now: Callable[[], datetime]) -> PollReport:
+    """Poll one source and commit what it showed; never raises for a bad source."""
+    started_at, started = now(), time.monotonic()
+    paged = is_netflix_style(source.url, source.kind)
+    first_url = with_params(source.url, max_results=PAGE_SIZE, start_index=0) if paged else source.url
+    result = fetcher.fetch(first_url, Validators(source.etag, source.last_modified))
+    snapshot: Snapshot | None = None
+    outcome, message = result.outcome, result.message
+    if outcome is Outcome.OK:
+        try:
+            snapshot = _snapshot(fetcher, source, result, first_url, paged, started_at)
+        except FetchError as exc:
+            outcome, message = exc.outcome, str(exc)
+    counts = (0, 0)
+    write_args: dict = {}
+    if snapshot is not None:
+        keyed = {entry_key(e): e for e in snapshot.entries}
+        previous = store.previous_entries(source, list(keyed))
+        decision = decide(source.account_key, snapshot, previous, started_at)
+        write_args = dict(
+            new_entries=tuple((entry_key(e), e) for e in decision.new),
+            changed_entries=tuple((entry_key(e), e) for e in decision.changed),
+            gone_keys=tuple(decision.gone),
+            activities=decision.activities,
+        )
+        counts = (len(decision.new), len(decision.changed))
+        message = f"{len(snapshot.entries)} entries" + ("" if snapshot.complete else " (incomplete: a page failed)")
+    duration = time.monotonic() - started
+    poll = PollRow(
+        source_id=source.id,
+        started_at=started_at,
+        duration_ms=int(duration * 1000),
+        outcome=outcome.value,
+        http_status=result.status,
+        bytes=len(result.body),
+        new_entries=counts[0],
+        changed_entries=counts[1],
+        new_activities=0,
+        message=message,
+    )
+    values = _source_values(source, result, outcome, message, started_at)
+    added = store.save_poll(PollWrite(source.id, source.account_id, poll, values, **write_args))
+    log.info("polled %s (%s): %s, %d new activities", source.url_display, source.kind.value, outcome.value, added)
+    return PollReport(source.id, outcome, message, counts[0], counts[1], added, duration)
+
+
+def _snapshot(fetcher: Fetcher, source: SourceRow, first: FetchResult, first_url: str, paged: bool, now: datetime) -> Snapshot:
+    parsed = parse_feed(first.body, first.content_type)
+    entries: list[Entry] = list(normalize(parsed, source.kind))
+    complete = True
+    if paged:
+        total = _total_results(parsed)
+        start = len(parsed.entries)
+        pages = 1
+        while total is not None and start < total and pages < MAX_PAGES:
+            page = fetcher.fetch(with_params(source.url, max_results=PAGE_SIZE, start_index=start))
+            if page.outcome is not Outcome.OK:
+                complete = False
+                break
+            page_parsed = parse_feed(page.body, page.content_type)
+            if not page_parsed.entries:
+                break
+            entries.extend(normalize(page_parsed, source.kind))
+            start += len(page_parsed.entries)
+            pages += 1
+        if total is not None and start < total:
+            complete = False
+    return Snapshot(source.kind, tuple(entries), now, complete)
+
+
+def _total_results(parsed: ParsedFeed) -> int | None:
+    value = parsed.feed.get("opensearch_totalresults")
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _source_values(source: SourceRow, result: FetchResult, outcome: Outcome, message: str, now: datetime) -> dict:
+    values: dict = dict(last_outcome=outcome.value, last_message=message, last_status=result.status, last_polled_at=now)
+    if outcome.healthy:
+        values.update(error_count=0, last_success_at=now, next_due_at=now + _jittered(source.interval_seconds))
+        if outcome is Outcome.OK:
+            values.update(etag=result.validators.etag, last_modified=result.validators.last_modified)
+        return values
+    errors = source.error_count + 1
+    values["error_count"] = errors
+    delay = min(timedelta(seconds=source.interval_seconds) * 2 ** min(errors - 1, 10), MAX_BACKOFF)
+    retry_after = _retry_after(result, now)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
+    values["next_due_at"] = now + _jittered(int(delay.total_seconds()))
+    if outcome is Outcome.GONE:
+        values["state"] = "retired"
+    elif outcome is Outcome.TOKEN_REJECTED:
+        values["state"] = "needs_token"
+    return values
+
+
+def _jittered(seconds: int) -> timedelta:
+    """Up to 10% later, so sources added together do not stay in lockstep."""
+    return timedelta(seconds=seconds * (1 + random.random() * 0.1))
+
+
+def _retry_after(result: FetchResult, now: datetime) -> timedelta | None:
+    value = result.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return timedelta(seconds=int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(when - now, timedelta(0))
+
+
+def describe_report(source: SourceRow, report: PollReport) -> str:
+    """One secret-free line for the command line."""
+    return (
+        f"{source.account_name}/{source.kind.value} #{source.id}: {report.outcome.value} — {report.message}; "
+        f"{report.new_activities} new activities ({report.duration * 1000:.0f} ms) [{redact(source.url)}]"
+    )

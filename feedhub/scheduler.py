@@ -1,0 +1,118 @@
+"""Polling on a schedule. When each source is next due lives in the database
+(``sources.next_due_at``); the APScheduler job only wakes up every few seconds, asks
+storage what is due and polls it with a bounded pool, so one slow source never delays
+the others. A file lock in the data directory makes sure that only one process runs
+the scheduler, however many web workers start."""
+from __future__ import annotations
+
+import fcntl
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Iterable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from .poll import PollReport, poll_source
+from .services import Services
+from .storage.rows import SourceRow
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 5
+
+
+class Poller:
+    """Runs the pipeline for many sources at once, at most ``max_concurrency``."""
+
+    def __init__(self, services: Services):
+        self.services = services
+        self._pool = ThreadPoolExecutor(services.settings.max_concurrency, thread_name_prefix="feedhub-poll")
+        self._in_flight: set[int] = set()
+        self._lock = threading.Lock()
+
+    def poll_many(self, sources: Iterable[SourceRow], on_done: Callable[[SourceRow, PollReport], None] | None = None) -> list[PollReport]:
+        with self._lock:
+            todo = [s for s in sources if s.id not in self._in_flight]
+            self._in_flight.update(s.id for s in todo)
+        futures = [(s, self._pool.submit(self._poll_one, s)) for s in todo]
+        reports = []
+        for source, future in futures:
+            report = future.result()
+            reports.append(report)
+            if on_done:
+                on_done(source, report)
+        return reports
+
+    def _poll_one(self, source: SourceRow) -> PollReport:
+        try:
+            return poll_source(self.services.store, self.services.fetcher, source, self.services.now)
+        finally:
+            with self._lock:
+                self._in_flight.discard(source.id)
+
+    def poll_due(self) -> list[PollReport]:
+        return self.poll_many(self.services.store.due_sources(self.services.now()))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class SchedulerLock:
+    """An exclusive, non-blocking lock on DATA_DIR/scheduler.lock."""
+
+    def __init__(self, data_dir: Path):
+        self._path = data_dir / "scheduler.lock"
+        self._file = None
+
+    def acquire(self) -> bool:
+        self._file = open(self._path, "w")
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._file.close()
+            self._file = None
+            return False
+        return True
+
+    def release(self) -> None:
+        if self._file:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+class Scheduler:
+    """The background scheduler of one process (if it wins the lock)."""
+
+    def __init__(self, services: Services, tick_seconds: float = TICK_SECONDS):
+        self.poller = Poller(services)
+        self._lock = SchedulerLock(services.settings.data_dir)
+        self._scheduler = BackgroundScheduler(timezone="UTC")
+        self._tick_seconds = tick_seconds
+        self.running = False
+
+    def start(self) -> bool:
+        """Start polling; False if another process runs the scheduler already."""
+        if not self._lock.acquire():
+            log.info("another feedhub process runs the scheduler; this one only serves")
+            return False
+        # max_instances=1 and coalesce: a long tick is never run twice at once.
+        self._scheduler.add_job(self._tick, "interval", seconds=self._tick_seconds, max_instances=1, coalesce=True, id="poll-due")
+        self._scheduler.start()
+        self.running = True
+        return True
+
+    def _tick(self) -> None:
+        try:
+            self.poller.poll_due()
+        except Exception:  # keep the scheduler alive whatever one tick hits
+            log.exception("poll tick failed")
+
+    def stop(self) -> None:
+        if self.running:
+            self._scheduler.shutdown(wait=False)
+            self.running = False
+        self.poller.close()
+        self._lock.release()

@@ -1,0 +1,77 @@
+"""What storage hands back: frozen rows, secrets kept out of ``repr``."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..models import Kind
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    id: int
+    name: str
+    key: str
+    feeds_url_display: str | None
+    created_at: datetime
+    feeds_url: str | None = field(default=None, repr=False)  # secret
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    id: int
+    account_id: int
+    account_name: str
+    account_key: str
+    kind: Kind
+    title: str
+    url_display: str
+    state: str
+    etag: str | None
+    last_modified: str | None
+    last_outcome: str | None
+    last_message: str | None
+    last_status: int | None
+    last_polled_at: datetime | None
+    last_success_at: datetime | None
+    next_due_at: datetime
+    interval_seconds: int
+    error_count: int
+    entry_count: int
+    url: str = field(repr=False)  # secret: only fetch uses it
+
+
+@dataclass(frozen=True)
+class NewSource:
+    url: str = field(repr=False)
+    url_display: str
+    title: str
+    kind: Kind
+
+
+@dataclass(frozen=True)
+class PollRow:
+    source_id: int
+    started_at: datetime
+    duration_ms: int
+    outcome: str
+    http_status: int | None
+    bytes: int
+    new_entries: int
+    changed_entries: int
+    new_activities: int
+    message: str | None
+
+
+@dataclass(frozen=True)
+class PollWrite:
+    """Everything one poll of one source writes, committed in one transaction."""
+
+    source_id: int
+    account_id: int
+    poll: PollRow
+    source_values: dict  # columns of ``sources`` to update (validators, health, next due)
+    new_entries: tuple = ()  # (key, Entry) pairs
+    changed_entries: tuple = ()
+    gone_keys: tuple = ()
+    activities: tuple = ()

@@ -1,0 +1,109 @@
+"""The ``sources`` table: one row per polled URL, with its validators and health."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection
+
+from ..models import Kind
+from .rows import NewSource, SourceRow
+from .schema import accounts, entries, sources
+
+
+def url_hash(url: str, kind: Kind) -> str:
+    """Duplicate detection without indexing the secret itself. The kind is part of it
+    because one URL may serve two views (see ``discover.kind_of``)."""
+    return hashlib.sha256(f"{kind.value} {url.strip()}".encode("utf-8")).hexdigest()
+
+
+def _query():
+    return select(sources, accounts.c.name.label("account_name"), accounts.c.key.label("account_key")).join(accounts, accounts.c.id == sources.c.account_id)
+
+
+def _row(r) -> SourceRow:
+    return SourceRow(
+        id=r.id,
+        account_id=r.account_id,
+        account_name=r.account_name,
+        account_key=r.account_key,
+        kind=Kind(r.kind),
+        title=r.title,
+        url_display=r.url_display,
+        state=r.state,
+        etag=r.etag,
+        last_modified=r.last_modified,
+        last_outcome=r.last_outcome,
+        last_message=r.last_message,
+        last_status=r.last_status,
+        last_polled_at=r.last_polled_at,
+        last_success_at=r.last_success_at,
+        next_due_at=r.next_due_at,
+        interval_seconds=r.interval_seconds,
+        error_count=r.error_count,
+        entry_count=r.entry_count,
+        url=r.url,
+    )
+
+
+def insert(conn: Connection, account_id: int, new: NewSource, interval: int, now: datetime) -> int:
+    result = conn.execute(
+        sources.insert().values(
+            account_id=account_id,
+            kind=new.kind.value,
+            title=new.title,
+            url=new.url,
+            url_display=new.url_display,
+            url_hash=url_hash(new.url, new.kind),
+            state="active",
+            next_due_at=now,
+            interval_seconds=interval,
+            error_count=0,
+            entry_count=0,
+            created_at=now,
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def existing_hashes(conn: Connection, hashes: list[str]) -> set[str]:
+    if not hashes:
+        return set()
+    return set(conn.execute(select(sources.c.url_hash).where(sources.c.url_hash.in_(hashes))).scalars())
+
+
+def all(conn: Connection, account_id: int | None = None) -> list[SourceRow]:
+    query = _query().order_by(accounts.c.name, sources.c.id)
+    if account_id is not None:
+        query = query.where(sources.c.account_id == account_id)
+    return [_row(r) for r in conn.execute(query)]
+
+
+def by_id(conn: Connection, source_id: int) -> SourceRow | None:
+    r = conn.execute(_query().where(sources.c.id == source_id)).first()
+    return _row(r) if r else None
+
+
+def due(conn: Connection, now: datetime, limit: int) -> list[SourceRow]:
+    query = (
+        _query()
+        .where(sources.c.state == "active", sources.c.next_due_at <= now)
+        .order_by(sources.c.next_due_at)
+        .limit(limit)
+    )
+    return [_row(r) for r in conn.execute(query)]
+
+
+def next_due_at(conn: Connection) -> datetime | None:
+    return conn.execute(select(func.min(sources.c.next_due_at)).where(sources.c.state == "active")).scalar()
+
+
+def update_after_poll(conn: Connection, source_id: int, values: dict[str, Any]) -> None:
+    count = select(func.count()).select_from(entries).where(entries.c.source_id == source_id).scalar_subquery()
+    conn.execute(update(sources).where(sources.c.id == source_id).values(**values, entry_count=count))
+
+
+def set_state(conn: Connection, source_id: int, state: str, now: datetime) -> None:
+    conn.execute(update(sources).where(sources.c.id == source_id).values(state=state, next_due_at=now))

@@ -1,0 +1,105 @@
+"""Adding accounts: from a feeds-list URL (XML or OPML form), an OPML document, or a
+single feed URL (SPEC §3). Everything is checked before anything is written, and the
+account with all its sources is created in one transaction."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from .discover import DiscoveryError, FeedsDocument, FoundFeed, kind_of, read_feeds_document, read_opml
+from .fetch import FetchError, Fetcher, Outcome
+from .models import Kind
+from .parse import parse_feed
+from .storage import Store
+from .storage.rows import AccountRow, NewSource, SourceRow
+from .urls import netflix_user_id, redact
+
+
+class AddError(ValueError):
+    """Adding failed; the message is for the person and holds no secret."""
+
+
+@dataclass(frozen=True)
+class Added:
+    account: AccountRow
+    sources: list[SourceRow]
+    form: str  # "feeds_list", "opml" or "feed"
+
+
+def add_url(store: Store, fetcher: Fetcher, url: str, name: str | None, interval: int, now: datetime) -> Added:
+    """Fetch ``url``, work out what it is, and create the account with its sources."""
+    url = url.strip()
+    _check_http_url(url)
+    result = fetcher.fetch(url)
+    if result.outcome is not Outcome.OK:
+        raise AddError(f"cannot add {redact(url)}: {result.message}")
+    try:
+        document = read_feeds_document(result.body)
+    except DiscoveryError as exc:
+        raise AddError(f"cannot add {redact(url)}: {exc}") from None
+    if document is not None:
+        return _create(store, document, name, url if document.form == "feeds_list" else None, interval, now)
+    try:
+        parsed = parse_feed(result.body, result.content_type)
+    except FetchError as exc:
+        raise AddError(f"cannot add {redact(url)}: {exc}") from None
+    title = parsed.title or urlsplit(url).hostname or "feed"
+    feed = FoundFeed(url, title, kind_of(url, None, parsed.title))
+    return _create(store, FeedsDocument("feed", title, (feed,)), name, None, interval, now)
+
+
+def import_opml(store: Store, body: bytes, name: str | None, interval: int, now: datetime) -> Added:
+    """Create an account from an OPML file's feeds."""
+    try:
+        document = read_opml(body)
+    except DiscoveryError as exc:
+        raise AddError(f"cannot import: {exc}") from None
+    return _create(store, document, name, None, interval, now)
+
+
+def _create(store: Store, document: FeedsDocument, name: str | None, feeds_url: str | None, interval: int, now: datetime) -> Added:
+    for feed in document.feeds:
+        _check_http_url(feed.url)
+    seen: set[tuple[str, Kind]] = set()
+    new_sources = []
+    for feed in document.feeds:
+        if (feed.url, feed.kind) in seen:
+            continue  # listed twice in the same document
+        seen.add((feed.url, feed.kind))
+        new_sources.append(NewSource(feed.url, redact(feed.url), feed.title or feed.kind.value, feed.kind))
+    key = account_key(feeds_url, [f.url for f in document.feeds])
+    account_name = (name or _default_name(document, key)).strip()
+    if not account_name:
+        raise AddError("the account name cannot be empty")
+    try:
+        account, sources = store.add_account(account_name, key, feeds_url, new_sources, interval, now)
+    except ValueError as exc:  # DuplicateError
+        raise AddError(f"cannot add: {exc}") from None
+    return Added(account, sources, document.form)
+
+
+def account_key(feeds_url: str | None, feed_urls: list[str]) -> str:
+    """A stable, secret-free identity for the account (used in activity ids)."""
+    users = {netflix_user_id(u) for u in ([feeds_url] if feeds_url else []) + feed_urls}
+    users.discard(None)
+    if len(users) == 1:
+        return f"netflix:{users.pop()}"
+    digest = hashlib.sha256("\n".join(sorted(redact(u) for u in feed_urls)).encode()).hexdigest()[:20]
+    return f"feeds:{digest}"
+
+
+def _default_name(document: FeedsDocument, key: str) -> str:
+    if key.startswith("netflix:"):
+        return f"netflix-{key.removeprefix('netflix:')[:8]}"
+    return document.title[:80]
+
+
+def _check_http_url(url: str) -> None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise AddError("not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise AddError(f"not an http(s) URL: {redact(url) if parts.scheme else '<no scheme>'}")
