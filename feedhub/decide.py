@@ -162,8 +162,15 @@ class _Maker:
     account_key: str
     now: datetime
 
-    def _activity(self, verb: Verb, entry: Entry, occurred_at: datetime, occurrence: str,
-                  detail: str = "", **fields: float | int | str | None) -> Activity:
+    def _activity(
+        self,
+        verb: Verb,
+        entry: Entry,
+        occurred_at: datetime,
+        occurrence: str,
+        detail: str = "",
+        **fields: float | int | str | None,
+    ) -> Activity:
         return Activity(
             id=activity_id(self.account_key, verb, entry.title.key, detail, occurrence),
             account_key=self.account_key,
@@ -179,7 +186,8 @@ class _Maker:
 
     def dated(self, verb: Verb, entry: Entry, **fields: float | int | None) -> Activity:
         """An addition dated by the entry's own timestamp (QUEUED, RATED, RECOMMENDED)."""
-        return self._activity(verb, entry, entry.updated or self.now, _iso_or_undated(entry.updated), **fields)
+        when = entry.updated
+        return self._activity(verb, entry, when or self.now, _iso_or_undated(when), **fields)
 
     def unlisted(self, verb: Verb, removed: Entry) -> Activity:
         """A removal (UNQUEUED, UNRECOMMENDED), seen now, identified by what it ends."""

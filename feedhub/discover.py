@@ -23,7 +23,7 @@ _REL_KINDS = {
 }
 _TITLE_KINDS = (
     (re.compile(r"recent", re.I), Kind.QUEUE_RECENT),
-    (re.compile(r"queue", re.I), Kind.QUEUE),
+    (re.compile(r"queue|watch ?list", re.I), Kind.QUEUE),
     (re.compile(r"watch|diary|history", re.I), Kind.WATCHED),
     (re.compile(r"recommend", re.I), Kind.RECOMMENDATIONS),
     (re.compile(r"rating", re.I), Kind.RATINGS),

@@ -49,7 +49,7 @@ class TimelineFilter:
         if self.since is not None and self.since.tzinfo is None:
             raise ValueError("since must be an aware datetime")
         # Frozen: clamping is the one adjustment, made once here so every user sees it.
-        object.__setattr__(self, "limit", min(self.limit, MAX_LIMIT))
+        object.__setattr__(self, "limit", min(max(self.limit, 1), MAX_LIMIT))
 
     def matches(self, account_name: str, activity: Activity) -> bool:
         """Whether the activity of this account passes every condition."""

@@ -288,6 +288,12 @@ def test_queue_move_is_computed_once_per_pair_of_snapshots() -> None:
     assert first[0].id != later[0].id
 
 
+def test_queue_titles_without_positions_are_never_moves() -> None:
+    old = (entry(Kind.QUEUE, "A", position=1), entry(Kind.QUEUE, "B"), entry(Kind.QUEUE, "C", position=3))
+    new = (entry(Kind.QUEUE, "B", position=1), entry(Kind.QUEUE, "C", position=2), entry(Kind.QUEUE, "A"))
+    assert moves(run(Kind.QUEUE, new, previous=state(old))) == {}
+
+
 def test_queue_moves_match_a_brute_force_longest_increasing_subsequence() -> None:
     rng = random.Random(20260301)
     for _ in range(200):
