@@ -6,10 +6,13 @@ feeds offer (alternate link, Media RSS thumbnails). Pure: no I/O.
 """
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from typing import Any, Mapping
 from urllib.parse import urlsplit
+
+import nh3
 
 from .models import BoxArt, Entry, Kind, Title
 from .parse import ParsedFeed, parse_datetime, struct_to_datetime
@@ -80,7 +83,7 @@ def _entry(raw: Mapping[str, Any], kind: Kind, fields: _Fields) -> Entry | None:
         user_rating=_float(fields.text("user_rating")),
         predicted_rating=_float(fields.text("predicted_rating")),
         watched_at=parse_datetime(fields.text("watched_date")) or (updated if kind is Kind.WATCHED else None),
-        summary=_clean(raw.get("summary", ""))[:500] or None if kind is Kind.OTHER else None,
+        summary=_plain_text(raw.get("summary", ""))[:500] or None if kind is Kind.OTHER else None,
     )
 
 
@@ -127,6 +130,12 @@ def _maturity(raw: Mapping[str, Any]) -> str | None:
 def _http_url(value: Any) -> str | None:
     text = str(value or "").strip()
     return text if text.startswith(("http://", "https://")) else None
+
+
+def _plain_text(value: Any) -> str:
+    """Generic feeds' summaries are HTML of unknown quality: keep only their text
+    (nh3 drops every tag, script and style contents included)."""
+    return _clean(html.unescape(nh3.clean(str(value or ""), tags=set(), clean_content_tags={"script", "style"})))
 
 
 def _clean(value: Any) -> str:

@@ -72,9 +72,8 @@ class FeedDocument:
 
         Sorted by format, so the output does not depend on the mapping's order.
         """
-        return tuple(
-            (MEDIA_TYPES[other], url) for other, url in sorted(self.self_urls.items()) if other != fmt
-        )
+        others = sorted(self.self_urls.items())
+        return tuple((MEDIA_TYPES[other], url) for other, url in others if other != fmt)
 
     def item_url(self, item: TimelineItem) -> str:
         """Where an item links: the title's public web page, else the channel's page."""

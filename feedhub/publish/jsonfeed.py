@@ -11,7 +11,15 @@ from typing import Any
 
 from feedhub.models import TimelineItem
 from feedhub.publish.document import FeedDocument
-from feedhub.publish.text import clean, content_html, headline, http_url, plain_summary, rfc3339, tags
+from feedhub.publish.text import (
+    clean,
+    content_html,
+    headline,
+    http_url,
+    plain_summary,
+    rfc3339,
+    tags,
+)
 
 FORMAT = "json"
 

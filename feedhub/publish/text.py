@@ -70,34 +70,38 @@ def headline(item: TimelineItem) -> str:
     activity = item.activity
     who = item.account_name
     name = activity.title.display_name
+    rating = _stars_or_none(activity.rating)
     match activity.verb:
         case Verb.WATCHED:
-            line = f"{who} watched {name}"
+            line = _words(who, "watched", name)
         case Verb.RATED:
-            line = f"{who} rated {name}{_stars_suffix(activity.rating)}"
-        case Verb.RERATED if activity.rating is not None and activity.previous_rating is not None:
-            line = (
-                f"{who} re-rated {name} from {stars(activity.previous_rating)}"
-                f" to {stars(activity.rating)}"
-            )
+            line = _words(who, "rated", name, rating)
+        case Verb.RERATED if rating and activity.previous_rating is not None:
+            previous = stars(activity.previous_rating)
+            line = _words(who, "re-rated", name, "from", previous, "to", rating)
         case Verb.RERATED:
-            line = f"{who} re-rated {name}{_stars_suffix(activity.rating)}"
+            line = _words(who, "re-rated", name, rating)
         case Verb.QUEUED:
-            at = f" at #{activity.position}" if activity.position is not None else ""
-            line = f"{who} added {name} to the queue{at}"
+            line = _words(who, "added", name, "to the queue", _position("at", activity.position))
         case Verb.UNQUEUED:
-            line = f"{who} removed {name} from the queue"
+            line = _words(who, "removed", name, "from the queue")
         case Verb.MOVED:
-            line = f"{who} moved {name}{_move(activity.previous_position, activity.position)} in the queue"
+            line = _words(
+                who,
+                "moved",
+                name,
+                _position("from", activity.previous_position),
+                _position("to", activity.position),
+                "in the queue",
+            )
         case Verb.RECOMMENDED:
-            predicted = f" (predicted {stars(activity.rating)})" if activity.rating is not None else ""
-            line = f"{name} recommended for {who}{predicted}"
+            line = _words(name, "recommended for", who, rating and f"(predicted {rating})")
         case Verb.UNRECOMMENDED:
-            line = f"{name} no longer recommended for {who}"
+            line = _words(name, "no longer recommended for", who)
         case Verb.POSTED:
-            line = f"{who} posted {name}"
+            line = _words(who, "posted", name)
     if item.also:
-        line += f" ({_ALSO[activity.verb]} {_names(item.also)})"
+        line = _words(line, f"({_ALSO[activity.verb]} {_names(item.also)})")
     return clean(line)
 
 
@@ -149,22 +153,30 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def add(parent: etree._Element, tag: str, text: str | None = None, **attrib: str) -> etree._Element:
-    """Append a child element, with every string cleaned so the XML stays well-formed."""
+def add(
+    parent: etree._Element, tag: str, text: str | None = None, /, **attrib: str
+) -> etree._Element:
+    """Append a child element, with every string cleaned so the XML stays well-formed.
+
+    ``text`` is positional only, so an attribute may be called ``text`` (OPML's is).
+    """
     child = etree.SubElement(parent, tag, {key: clean(value) for key, value in attrib.items()})
     if text is not None:
         child.text = clean(text)
     return child
 
 
-def _stars_suffix(rating: float | None) -> str:
-    return f" {stars(rating)}" if rating is not None else ""
+def _words(*words: str | None) -> str:
+    """The words that are there, separated by spaces."""
+    return " ".join(word for word in words if word)
 
 
-def _move(previous: int | None, position: int | None) -> str:
-    from_ = f" from #{previous}" if previous is not None else ""
-    to = f" to #{position}" if position is not None else ""
-    return from_ + to
+def _stars_or_none(rating: float | None) -> str | None:
+    return stars(rating) if rating is not None else None
+
+
+def _position(preposition: str, position: int | None) -> str | None:
+    return f"{preposition} #{position}" if position is not None else None
 
 
 def _names(names: Iterable[str]) -> str:

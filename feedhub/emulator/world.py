@@ -1,0 +1,340 @@
+"""The deterministic simulation behind the emulator: sample users, their secret tokens,
+and what each of them does over time.
+
+A user's activity is a stream of events that is a pure function of (seed, user index,
+``start``, ``pace_seconds``): a history phase over the 60 days before ``start``, then a
+live phase with one event every ``pace_seconds`` on average, for ever. Events are made
+lazily, in order, from one random stream per user, so the same inputs always give the
+same events whenever they are asked for. ``state_at`` replays them up to a time, from
+cached checkpoints. Knows nothing of HTTP or XML.
+"""
+from __future__ import annotations
+
+import base64
+import bisect
+import enum
+import hashlib
+import hmac
+import random
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Mapping
+
+from .catalog import Catalog, CatalogTitle
+
+HISTORY = timedelta(days=60)
+HISTORY_MEAN_GAP = 2.5 * 3600  # seconds between two history events of one user, on average
+MAX_RECOMMENDATIONS = 50  # beyond this the oldest recommendation drops off
+NOT_INTERESTED = "not_interested"  # the API's rating value for "not for me"
+_CHECKPOINT_EVERY = 32  # events between two cached replay states
+
+_FIRST_NAMES = (
+    "Mara", "Theo", "Iris", "Jonas", "Lena", "Omar", "Priya", "Felix", "Nora", "Tomas",
+    "Ines", "Ravi", "Hana", "Milo", "Zara", "Emil", "Talia", "Bruno", "Yara", "Odile",
+)
+_LAST_NAMES = (
+    "Ashdown", "Brightley", "Calloway", "Dunmere", "Everly", "Fairholm", "Garrow",
+    "Hollis", "Ivers", "Kestrel", "Lindqvist", "Marlow", "Northcote", "Penhale", "Quill",
+    "Rowan", "Thorne", "Whitlock", "Yarrow", "Ostrander",
+)
+
+
+class Feed(str, enum.Enum):
+    """The five feeds of a user's feeds list."""
+
+    QUEUE = "queue"
+    QUEUE_RECENT = "queue_recent"
+    WATCHED = "watched"
+    RECOMMENDATIONS = "recommendations"
+    RATINGS = "ratings"
+
+
+@dataclass(frozen=True)
+class FeedTokens:
+    """A user's secrets. The instant queue and its recent-additions view share one token,
+    as in the reference's feeds list."""
+
+    queue: str
+    watched: str
+    recommendations: str
+    ratings: str
+    feeds_list: str  # emulator extension: authorises users/<id>/feeds without OAuth
+
+    def for_feed(self, feed: Feed) -> str:
+        if feed in (Feed.QUEUE, Feed.QUEUE_RECENT):
+            return self.queue
+        return getattr(self, feed.value)
+
+
+@dataclass(frozen=True)
+class User:
+    index: int
+    id: str  # "T1" + 40 url-safe characters, like the reference's user ids
+    first_name: str
+    last_name: str
+    tokens: FeedTokens = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    title: CatalogTitle
+    added_at: datetime
+    position: int | None  # 1-based; None for a saved (not yet available) title
+
+
+@dataclass(frozen=True)
+class WatchedItem:
+    title: CatalogTitle
+    watched_at: datetime
+    viewed_seconds: int
+
+
+@dataclass(frozen=True)
+class RatingItem:
+    title: CatalogTitle
+    user_rating: int | str  # 1–5, or NOT_INTERESTED
+    rated_at: datetime
+    predicted_rating: float
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    title: CatalogTitle
+    predicted_rating: float
+    recommended_at: datetime
+
+
+@dataclass(frozen=True)
+class UserState:
+    """What one user's feeds show at one moment."""
+
+    queue: tuple[QueueItem, ...]  # queue order: available titles by position, then saved ones
+    watched: tuple[WatchedItem, ...]  # newest first; one entry per title (a re-watch moves it up)
+    ratings: tuple[RatingItem, ...]  # most recently rated first
+    recommendations: tuple[Recommendation, ...]  # newest first
+    last_changed: Mapping[Feed, datetime]
+
+
+# Events: what a user does. Titles are the catalog's objects, so replay needs no lookups.
+@dataclass(frozen=True)
+class QueueAdd:
+    at: datetime
+    title: CatalogTitle
+    position: int | None = None  # 1-based; None: at the end
+
+
+@dataclass(frozen=True)
+class QueueRemove:
+    at: datetime
+    title: CatalogTitle
+
+
+@dataclass(frozen=True)
+class QueueMove:
+    at: datetime
+    title: CatalogTitle
+    position: int
+
+
+@dataclass(frozen=True)
+class Watch:
+    at: datetime
+    title: CatalogTitle  # a movie or an episode
+    viewed_seconds: int
+
+
+@dataclass(frozen=True)
+class Rate:
+    at: datetime
+    title: CatalogTitle
+    rating: int | str
+    predicted_rating: float
+
+
+@dataclass(frozen=True)
+class Recommend:
+    at: datetime
+    title: CatalogTitle
+    predicted_rating: float
+
+
+Event = QueueAdd | QueueRemove | QueueMove | Watch | Rate | Recommend
+
+
+class World:
+    """The sample users of one seed and their activity."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        seed: int,
+        users: int,
+        start: datetime,
+        pace_seconds: float = 20.0,
+    ) -> None:
+        if users < 1:
+            raise ValueError("the emulator needs at least one user")
+        if pace_seconds <= 0:
+            raise ValueError("pace_seconds must be positive")
+        if start.tzinfo is None:
+            raise ValueError("start must be an aware datetime")
+        self.catalog = catalog
+        self.seed = seed
+        self.start = _whole_second(start)
+        self.history_start = self.start - HISTORY
+        self.pace_seconds = pace_seconds
+        self.consumer_key = base64.b32encode(_secret(seed, "consumer_key")).decode("ascii").lower()[:24]
+        self.users = tuple(_make_user(seed, index) for index in range(users))
+        self._by_id = {user.id: user for user in self.users}
+        self._timelines = tuple(_Timeline(self, index) for index in range(users))
+
+    def user(self, user_id: str) -> User | None:
+        return self._by_id.get(user_id)
+
+    def state_at(self, user: User | int, at: datetime) -> UserState:
+        index = user.index if isinstance(user, User) else user
+        return self._timelines[index].state_at(at)
+
+
+def _secret(seed: int, purpose: str) -> bytes:
+    return hmac.new(f"feedhub-emulator:{seed}".encode(), purpose.encode(), hashlib.sha384).digest()
+
+
+def _make_user(seed: int, index: int) -> User:
+    def token(purpose: str) -> str:
+        # Like the reference's tokens: "T1" and 64 characters from [A-Za-z0-9._].
+        raw = base64.urlsafe_b64encode(_secret(seed, f"user:{index}:{purpose}")).decode("ascii")
+        return "T1" + raw.replace("-", ".")
+
+    names = random.Random(f"feedhub-emulator-user:{seed}:{index}")
+    user_id = "T1" + base64.urlsafe_b64encode(_secret(seed, f"user:{index}:id")).decode("ascii")[:40]
+    return User(
+        index=index,
+        id=user_id,
+        first_name=names.choice(_FIRST_NAMES),
+        last_name=names.choice(_LAST_NAMES),
+        tokens=FeedTokens(
+            queue=token("queue"),
+            watched=token("watched"),
+            recommendations=token("recommendations"),
+            ratings=token("ratings"),
+            feeds_list=token("feeds_list"),
+        ),
+    )
+
+
+def _whole_second(value: datetime) -> datetime:
+    return value.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def _at(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(timestamp, timezone.utc)
+
+
+class _Replay:
+    """Mutable state that events are applied to, in order."""
+
+    def __init__(self, catalog: Catalog, since: datetime) -> None:
+        self.catalog = catalog
+        self.queue: list[QueueItem] = []  # available titles in queue order, positions unset
+        self.saved: list[QueueItem] = []
+        self.watched: dict[int, WatchedItem] = {}  # oldest first
+        self.ratings: dict[int, RatingItem] = {}  # oldest first
+        self.recommendations: dict[int, Recommendation] = {}  # oldest first
+        self.progress: dict[int, int] = {}  # season id → episodes watched so far, in order
+        self.last_changed = {feed: since for feed in Feed}
+
+    def copy(self) -> _Replay:
+        twin = _Replay(self.catalog, self.last_changed[Feed.QUEUE])
+        twin.queue, twin.saved = list(self.queue), list(self.saved)
+        twin.watched, twin.ratings = dict(self.watched), dict(self.ratings)
+        twin.recommendations, twin.progress = dict(self.recommendations), dict(self.progress)
+        twin.last_changed = dict(self.last_changed)
+        return twin
+
+    def freeze(self) -> UserState:
+        return UserState(
+            queue=tuple(replace(item, position=n) for n, item in enumerate(self.queue, 1)) + tuple(self.saved),
+            watched=tuple(reversed(self.watched.values())),
+            ratings=tuple(reversed(self.ratings.values())),
+            recommendations=tuple(reversed(self.recommendations.values())),
+            last_changed=dict(self.last_changed),
+        )
+
+    def queued(self, title: CatalogTitle) -> bool:
+        return any(item.title.id == title.id for item in (*self.queue, *self.saved))
+
+    def seen(self, title: CatalogTitle) -> bool:
+        """Watched (a movie) or started (a season)."""
+        return title.id in self.watched or title.id in self.progress
+
+    def apply(self, event: Event) -> None:
+        at = event.at
+        match event:
+            case QueueAdd(title=title, position=position):
+                item = QueueItem(title, at, None)
+                if not title.available:
+                    self.saved.append(item)
+                elif position is None:
+                    self.queue.append(item)
+                else:
+                    self.queue.insert(position - 1, item)
+                self._touch(Feed.QUEUE, at)
+                self._unrecommend(title, at)  # nobody is recommended what they already queued
+            case QueueRemove(title=title):
+                self._unqueue(title, at)
+            case QueueMove(title=title, position=position):
+                index = next(i for i, item in enumerate(self.queue) if item.title.id == title.id)
+                self.queue.insert(position - 1, self.queue.pop(index))
+                self._touch(Feed.QUEUE, at)
+            case Watch(title=title, viewed_seconds=viewed):
+                self.watched.pop(title.id, None)  # a re-watch moves the title to the top
+                self.watched[title.id] = WatchedItem(title, at, viewed)
+                self._touch(Feed.WATCHED, at)
+                listed_id, finished = title.id, True
+                if title.season_id is not None:
+                    listed_id = title.season_id
+                    episodes = self.catalog.by_id[listed_id].episode_ids
+                    done = max(self.progress.get(listed_id, 0), episodes.index(title.id) + 1)
+                    self.progress[listed_id] = done
+                    finished = done == len(episodes)
+                listed = self._queued_title(listed_id)
+                if finished and listed is not None:
+                    self._unqueue(listed, at)
+                if listed_id in self.recommendations:
+                    self._unrecommend(self.recommendations[listed_id].title, at)
+            case Rate(title=title, rating=rating, predicted_rating=predicted):
+                self.ratings.pop(title.id, None)
+                self.ratings[title.id] = RatingItem(title, rating, at, predicted)
+                self._touch(Feed.RATINGS, at)
+                self._unrecommend(title, at)
+            case Recommend(title=title, predicted_rating=predicted):
+                self.recommendations[title.id] = Recommendation(title, predicted, at)
+                if len(self.recommendations) > MAX_RECOMMENDATIONS:
+                    del self.recommendations[next(iter(self.recommendations))]
+                self._touch(Feed.RECOMMENDATIONS, at)
+
+    def _queued_title(self, title_id: int) -> CatalogTitle | None:
+        return next((i.title for i in (*self.queue, *self.saved) if i.title.id == title_id), None)
+
+    def _unqueue(self, title: CatalogTitle, at: datetime) -> None:
+        before = len(self.queue) + len(self.saved)
+        self.queue = [item for item in self.queue if item.title.id != title.id]
+        self.saved = [item for item in self.saved if item.title.id != title.id]
+        if len(self.queue) + len(self.saved) != before:
+            self._touch(Feed.QUEUE, at)
+
+    def _unrecommend(self, title: CatalogTitle, at: datetime) -> None:
+        if self.recommendations.pop(title.id, None) is not None:
+            self._touch(Feed.RECOMMENDATIONS, at)
+
+    def _touch(self, feed: Feed, at: datetime) -> None:
+        self.last_changed[feed] = at
+        if feed is Feed.QUEUE:  # the recent-additions view shows the same queue
+            self.last_changed[Feed.QUEUE_RECENT] = at
