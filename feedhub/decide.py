@@ -65,6 +65,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from feedhub.dates import rfc3339
 from feedhub.models import Activity, Entry, Kind, Snapshot, Verb
 
 UNDATED = "undated"
@@ -197,7 +198,7 @@ class _Maker:
 
     def moved(self, old: Entry, new: Entry) -> Activity:
         return self._activity(
-            Verb.MOVED, new, self.now, _iso(self.now), f"{old.position}->{new.position}",
+            Verb.MOVED, new, self.now, rfc3339(self.now), f"{old.position}->{new.position}",
             position=new.position, previous_position=old.position,
         )
 
@@ -210,7 +211,7 @@ class _Maker:
         # A re-rating the source did not date (timestamp unchanged) is dated when seen.
         when = new.updated if new.updated is not None and new.updated != old.updated else self.now
         return self._activity(
-            Verb.RERATED, new, when, _iso(when),
+            Verb.RERATED, new, when, rfc3339(when),
             f"{_number(old.user_rating)}->{_number(new.user_rating)}",
             rating=new.user_rating, previous_rating=old.user_rating,
         )
@@ -267,13 +268,8 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def _iso(moment: datetime) -> str:
-    """RFC 3339 in UTC to the second: the form ids and keys are built from."""
-    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _iso_or_undated(moment: datetime | None) -> str:
-    return UNDATED if moment is None else _iso(moment)
+    return UNDATED if moment is None else rfc3339(moment)
 
 
 def _number(rating: float) -> str:

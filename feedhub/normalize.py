@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 import nh3
 
 from .models import BoxArt, Entry, Kind, Title
-from .parse import ParsedFeed, parse_datetime, struct_to_datetime
+from .dates import parse_datetime, struct_to_datetime
+from .parse import ParsedFeed
 
 NETFLIX_NS = "http://schemas.netflix.com/atom"
 CATALOG_REL = "http://schemas.netflix.com/id"

@@ -7,14 +7,13 @@ into the same shape. This module knows nothing about kinds or titles (see
 """
 from __future__ import annotations
 
-import calendar
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Mapping
 
 import feedparser
 
+from .dates import parse_datetime
 from .fetch import FetchError, Outcome
 
 MAX_ENTRIES = 5000  # per document; a longer one is cut, not refused
@@ -90,29 +89,3 @@ def _json_item(item: Mapping[str, Any]) -> dict[str, Any]:
         if when:
             entry[ours] = when.timetuple()
     return entry
-
-
-def parse_datetime(value: Any) -> datetime | None:
-    """RFC 3339 text or Unix seconds → aware UTC datetime; None if unreadable."""
-    if value is None or value == "":
-        return None
-    text = str(value).strip()
-    try:
-        if text.isdigit():
-            return datetime.fromtimestamp(int(text), tz=timezone.utc)
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except (ValueError, OverflowError, OSError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc)
-
-
-def struct_to_datetime(value: Any) -> datetime | None:
-    """feedparser's UTC ``time.struct_time`` → aware datetime."""
-    if not value:
-        return None
-    try:
-        return datetime.fromtimestamp(calendar.timegm(value), tz=timezone.utc)
-    except (OverflowError, ValueError, TypeError, OSError):
-        return None

@@ -19,6 +19,7 @@ import random
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from itertools import islice
 from typing import Callable, Mapping
 
 from .catalog import Catalog, CatalogTitle
@@ -28,6 +29,9 @@ HISTORY_MEAN_GAP = 2.5 * 3600  # seconds between two history events of one user,
 MAX_RECOMMENDATIONS = 50  # beyond this the oldest recommendation drops off
 NOT_INTERESTED = "not_interested"  # the API's rating value for "not for me"
 _CHECKPOINT_EVERY = 32  # events between two cached replay states
+# A title watched or rated among a user's latest ones is not offered to them again.
+_RECENT_WATCHED = 100
+_RECENT_RATED = 60
 
 _FIRST_NAMES = (
     "Mara", "Theo", "Iris", "Jonas", "Lena", "Omar", "Priya", "Felix", "Nora", "Tomas",
@@ -247,7 +251,7 @@ class _Replay:
         self.watched: dict[int, WatchedItem] = {}  # oldest first
         self.ratings: dict[int, RatingItem] = {}  # oldest first
         self.recommendations: dict[int, Recommendation] = {}  # oldest first
-        self.progress: dict[int, int] = {}  # season id → episodes watched so far, in order
+        self.progress: dict[int, int] = {}  # season id → number of its latest watched episode
         self.last_changed = {feed: since for feed in Feed}
 
     def copy(self) -> _Replay:
@@ -266,13 +270,6 @@ class _Replay:
             recommendations=tuple(reversed(self.recommendations.values())),
             last_changed=dict(self.last_changed),
         )
-
-    def queued(self, title: CatalogTitle) -> bool:
-        return any(item.title.id == title.id for item in (*self.queue, *self.saved))
-
-    def seen(self, title: CatalogTitle) -> bool:
-        """Watched (a movie) or started (a season)."""
-        return title.id in self.watched or title.id in self.progress
 
     def apply(self, event: Event) -> None:
         at = event.at
@@ -301,9 +298,8 @@ class _Replay:
                 if title.season_id is not None:
                     listed_id = title.season_id
                     episodes = self.catalog.by_id[listed_id].episode_ids
-                    done = max(self.progress.get(listed_id, 0), episodes.index(title.id) + 1)
-                    self.progress[listed_id] = done
-                    finished = done == len(episodes)
+                    self.progress[listed_id] = episodes.index(title.id) + 1  # episodes go in order
+                    finished = self.progress[listed_id] == len(episodes)
                 listed = self._queued_title(listed_id)
                 if finished and listed is not None:
                     self._unqueue(listed, at)
@@ -338,3 +334,183 @@ class _Replay:
         self.last_changed[feed] = at
         if feed is Feed.QUEUE:  # the recent-additions view shows the same queue
             self.last_changed[Feed.QUEUE_RECENT] = at
+
+
+class _Timeline:
+    """One user's events, made lazily and in order, with cached replay checkpoints."""
+
+    def __init__(self, world: World, index: int) -> None:
+        self._catalog = world.catalog
+        self._seed, self._index = world.seed, index
+        self._start = int(world.start.timestamp())
+        self._pace = world.pace_seconds
+        self._rng = random.Random(f"feedhub-emulator-activity:{world.seed}:{index}")
+        self._taste = self._rng.uniform(-0.4, 0.4)  # this user rates above or below average
+        self._predicted: dict[int, float] = {}
+        self._head = _Replay(world.catalog, world.history_start)
+        self._events: list[Event] = []
+        self._times: list[int] = []  # Unix seconds of the events, for bisection
+        self._checkpoints = [self._head.copy()]  # [k]: the state after k * _CHECKPOINT_EVERY events
+        self._pending = self._next_time(int(world.history_start.timestamp()))
+        self._cached: tuple[int, UserState] | None = None
+        self._lock = threading.Lock()
+
+    def state_at(self, at: datetime) -> UserState:
+        moment = at.timestamp()
+        with self._lock:
+            while self._pending <= moment:
+                self._happen(self._pending)
+            count = bisect.bisect_right(self._times, moment)
+            if self._cached is None or self._cached[0] != count:
+                if count == len(self._events):
+                    state = self._head.freeze()
+                else:
+                    replay = self._checkpoints[count // _CHECKPOINT_EVERY].copy()
+                    for event in self._events[count - count % _CHECKPOINT_EVERY : count]:
+                        replay.apply(event)
+                    state = replay.freeze()
+                self._cached = (count, state)
+            return self._cached[1]
+
+    def _happen(self, timestamp: int) -> None:
+        event = self._decide(_at(timestamp))
+        self._head.apply(event)
+        self._events.append(event)
+        self._times.append(timestamp)
+        if len(self._events) % _CHECKPOINT_EVERY == 0:
+            self._checkpoints.append(self._head.copy())
+        self._pending = self._next_time(timestamp)
+
+    def _next_time(self, last: int) -> int:
+        if last < self._start:
+            candidate = last + max(60, round(self._rng.expovariate(1 / HISTORY_MEAN_GAP)))
+            if candidate < self._start:
+                return candidate
+            last = self._start
+        return last + max(1, round(self._rng.expovariate(1 / self._pace)))
+
+    def _decide(self, at: datetime) -> Event:
+        queued = len(self._head.queue) + len(self._head.saved)
+        # Adding to the queue leans against its size, which keeps it around 40–70 titles.
+        add = 0.4 if queued < 50 else 0.04 if queued > 65 else 0.2
+        makers: tuple[Callable[[datetime], Event | None], ...] = (
+            self._watch, self._add, self._remove, self._move, self._rate, self._recommend,
+        )
+        maker = self._rng.choices(makers, (0.32, add, 0.04, 0.06, 0.2, 0.17))[0]
+        # When the chosen kind has nothing to act on, the user watches something instead.
+        return maker(at) or self._watch(at)
+
+    def _watch(self, at: datetime) -> Watch:
+        rng, state = self._rng, self._head
+        roll = rng.random()
+        started = [season_id for season_id in state.progress if not self._finished(season_id)]
+        if started and roll < 0.45:
+            return self._next_episode(self._catalog.by_id[rng.choice(started)], at)
+        if state.queue and roll < 0.8:
+            # Mostly a title near the top of the queue.
+            title = state.queue[min(int(rng.expovariate(0.6)), len(state.queue) - 1)].title
+            return self._next_episode(title, at) if title.is_season else self._viewing(title, at)
+        if roll < 0.9:
+            earlier = [w.title for w in state.watched.values() if w.title.is_movie and w.watched_at.date() < at.date()]
+            if earlier:
+                return self._viewing(rng.choice(earlier), at)  # a re-watch, on a later day
+        title = self._pick(self._fresh())
+        if title is None:  # nothing new to pick: watch something again
+            return self._viewing(rng.choice([w.title for w in state.watched.values()]), at)
+        return self._next_episode(title, at) if title.is_season else self._viewing(title, at)
+
+    def _next_episode(self, season: CatalogTitle, at: datetime) -> Watch:
+        done = self._head.progress.get(season.id, 0)
+        if done == len(season.episode_ids):  # seen it all before: start again
+            done = 0
+        return self._viewing(self._catalog.by_id[season.episode_ids[done]], at)
+
+    def _viewing(self, title: CatalogTitle, at: datetime) -> Watch:
+        full = self._rng.random() < 0.75
+        viewed = title.runtime if full else self._rng.randint(title.runtime // 10, title.runtime)
+        return Watch(at, title, viewed)
+
+    def _add(self, at: datetime) -> QueueAdd | None:
+        rng, state = self._rng, self._head
+        title = None
+        if state.recommendations and rng.random() < 0.25:
+            title = rng.choice(list(state.recommendations.values())).title
+        else:
+            title = self._pick(self._fresh())
+        if title is None:
+            return None
+        position = None
+        if title.available and state.queue and rng.random() < 0.25:
+            position = rng.randint(1, len(state.queue))
+        return QueueAdd(at, title, position)
+
+    def _remove(self, at: datetime) -> QueueRemove | None:
+        items = self._head.queue + self._head.saved
+        return QueueRemove(at, self._rng.choice(items).title) if items else None
+
+    def _move(self, at: datetime) -> QueueMove | None:
+        queue = self._head.queue
+        if len(queue) < 2:
+            return None
+        index = self._rng.randrange(len(queue))
+        position = self._rng.choice([p for p in range(1, len(queue) + 1) if p != index + 1])
+        return QueueMove(at, queue[index].title, position)
+
+    def _rate(self, at: datetime) -> Rate | None:
+        rng, state = self._rng, self._head
+        roll = rng.random()
+        if state.ratings and roll < 0.15:  # a change of mind
+            old = rng.choice(list(state.ratings.values()))
+            stars = rng.choice([r for r in range(1, 6) if r != old.user_rating])
+            return Rate(at, old.title, stars, old.predicted_rating)
+        if state.recommendations and roll < 0.2:
+            rejected = rng.choice(list(state.recommendations.values()))
+            return Rate(at, rejected.title, NOT_INTERESTED, rejected.predicted_rating)
+        # Mostly something watched lately and not rated since.
+        candidates: list[CatalogTitle] = []
+        for watched in islice(reversed(state.watched.values()), 15):
+            title = watched.title
+            if title.season_id is not None:  # episodes are rated through their season
+                title = self._catalog.by_id[title.season_id]
+            rating = state.ratings.get(title.id)
+            if (rating is None or rating.rated_at < watched.watched_at) and title not in candidates:
+                candidates.append(title)
+        title = rng.choice(candidates) if candidates else self._pick(lambda t: t.id not in state.ratings)
+        if title is None:
+            return None
+        predicted = self._predicted_rating(title)
+        stars = min(5, max(1, round(predicted + rng.gauss(0, 0.8))))
+        return Rate(at, title, stars, predicted)
+
+    def _recommend(self, at: datetime) -> Recommend | None:
+        title = self._pick(self._fresh())
+        return Recommend(at, title, self._predicted_rating(title)) if title else None
+
+    def _fresh(self) -> Callable[[CatalogTitle], bool]:
+        """Which titles are new to this user: not queued, not recommended, not started,
+        not watched or rated lately. Long-ago titles come back, so a user never runs out."""
+        state = self._head
+        recent = {w.title.season_id or w.title.id for w in islice(reversed(state.watched.values()), _RECENT_WATCHED)}
+        recent.update(islice(reversed(state.ratings.keys()), _RECENT_RATED))
+        recent.update(state.recommendations)
+        recent.update(season_id for season_id in state.progress if not self._finished(season_id))
+        recent.update(item.title.id for item in (*state.queue, *state.saved))
+        return lambda title: title.id not in recent
+
+    def _finished(self, season_id: int) -> bool:
+        return self._head.progress[season_id] == len(self._catalog.by_id[season_id].episode_ids)
+
+    def _pick(self, accept: Callable[[CatalogTitle], bool]) -> CatalogTitle | None:
+        """A random movie or season that ``accept``s, or None after a few tries."""
+        for _ in range(25):
+            title = self._rng.choice(self._catalog.listable)
+            if accept(title):
+                return title
+        return None
+
+    def _predicted_rating(self, title: CatalogTitle) -> float:
+        # A function of (seed, user, title) alone, so recommendations and ratings agree.
+        if title.id not in self._predicted:
+            noise = random.Random(f"feedhub-emulator-predicted:{self._seed}:{self._index}:{title.id}").gauss(0, 0.35)
+            self._predicted[title.id] = round(min(5.0, max(1.0, title.average_rating + self._taste + noise)), 1)
+        return self._predicted[title.id]

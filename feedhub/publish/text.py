@@ -11,13 +11,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
-from email.utils import format_datetime
 from html import escape
 from urllib.parse import urlsplit
 
 from lxml import etree
 
+from feedhub.dates import rfc3339, rfc822  # noqa: F401  (re-exported for the renderers)
 from feedhub.models import TimelineItem, Title, Verb
 
 # XML 1.0 §2.2 Char: anything else (C0 controls, lone surrogates, U+FFFE/U+FFFF) makes
@@ -54,7 +53,10 @@ def http_url(url: str | None) -> str | None:
     """
     if not url:
         return None
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return None
     return url if parts.scheme in ("http", "https") and parts.netloc else None
 
 
@@ -70,7 +72,7 @@ def headline(item: TimelineItem) -> str:
     activity = item.activity
     who = item.account_name
     name = activity.title.display_name
-    rating = _stars_or_none(activity.rating)
+    rating = stars(activity.rating) if activity.rating is not None else None
     match activity.verb:
         case Verb.WATCHED:
             line = _words(who, "watched", name)
@@ -114,7 +116,7 @@ def tags(item: TimelineItem) -> tuple[str, ...]:
 def plain_summary(item: TimelineItem) -> str:
     """A few lines of plain text: the headline, the feed's own summary, the details."""
     details = " · ".join(_details(item.activity.title))
-    lines = (headline(item), item.activity.summary or "", details)
+    lines = (headline(item), item.activity.summary, details)
     return clean("\n".join(line for line in lines if line))
 
 
@@ -143,16 +145,6 @@ def content_html(item: TimelineItem) -> str:
     return clean("\n".join(parts))
 
 
-def rfc822(moment: datetime) -> str:
-    """A date as RSS 2.0 and OPML 2.0 write it (RFC 822, four-digit year), in GMT."""
-    return format_datetime(moment.astimezone(UTC), usegmt=True)
-
-
-def rfc3339(moment: datetime) -> str:
-    """A date as Atom (RFC 4287 §3.3) and JSON Feed write it, in UTC, whole seconds."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def add(
     parent: etree._Element, tag: str, text: str | None = None, /, **attrib: str
 ) -> etree._Element:
@@ -169,10 +161,6 @@ def add(
 def _words(*words: str | None) -> str:
     """The words that are there, separated by spaces."""
     return " ".join(word for word in words if word)
-
-
-def _stars_or_none(rating: float | None) -> str | None:
-    return stars(rating) if rating is not None else None
 
 
 def _position(preposition: str, position: int | None) -> str | None:

@@ -1,0 +1,80 @@
+"""A channel's merged timeline, read for a request: the shared step of the feeds, the
+API and the dashboard.
+
+Storage narrows the rows in SQL with what it can (accounts, kinds, rating, text, date,
+limit); ``merge`` then applies the whole filter exactly, drops the rows storage added
+only to say who else did the same, orders and cuts. Bad query parameters and unknown
+channels end the request here, with a 400 or 404 that says why.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from flask import abort, request
+
+from feedhub import channels
+from feedhub.merge import TimelineFilter, merge, parse_filter
+from feedhub.models import Kind, TimelineItem
+from feedhub.storage import Store
+from feedhub.web.context import services
+
+
+def request_filter() -> TimelineFilter:
+    """The filter given by the request's query parameters, or a 400 naming the bad one."""
+    try:
+        return parse_filter(request.args)
+    except ValueError as exc:
+        abort(400, description=str(exc))
+
+
+def channel_accounts(name: str) -> frozenset[str] | None:
+    """The accounts of channel ``name`` (None: all), or a 404."""
+    try:
+        return channels.resolve(name, account_names())
+    except LookupError as exc:
+        abort(404, description=f"{exc.args[0]}; the channels are: {', '.join(channel_names())}")
+
+
+def account_names() -> list[str]:
+    return [account.name for account in services().store.accounts()]
+
+
+def channel_names() -> list[str]:
+    return channels.channel_names(account_names())
+
+
+def read_timeline(store: Store, flt: TimelineFilter, members: frozenset[str] | None) -> list[TimelineItem]:
+    """The timeline of a channel with accounts ``members`` (None: all) under ``flt``."""
+    accounts = _both(members, flt.accounts)
+    if accounts is not None and not accounts:
+        # No account is both in the channel and asked for; storage reads an empty set
+        # as "no condition", so it must not be asked.
+        return []
+    flt = replace(flt, accounts=accounts)
+    rows = store.activities(
+        accounts_named=accounts,
+        kinds=_stored_kinds(flt.kinds),
+        min_rating=flt.min_rating,
+        text=flt.text,
+        since=flt.since,
+        limit=flt.limit,
+    )
+    return merge(rows, flt)
+
+
+def _both(members: frozenset[str] | None, asked: frozenset[str] | None) -> frozenset[str] | None:
+    """The accounts in the channel and in the ``account=`` filter (None: no condition)."""
+    if members is None:
+        return asked
+    if asked is None:
+        return members
+    return members & asked
+
+
+def _stored_kinds(kinds: frozenset[Kind] | None) -> frozenset[Kind] | None:
+    # Storage files an activity under its verb's kind, which is never queue_recent;
+    # merge reads queue_recent as "additions to the queue". Ask storage for the queue's
+    # activities and let merge keep the additions.
+    if kinds is None:
+        return None
+    return frozenset(Kind.QUEUE if kind is Kind.QUEUE_RECENT else kind for kind in kinds)
