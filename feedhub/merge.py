@@ -51,12 +51,20 @@ class TimelineFilter:
         # Frozen: clamping is the one adjustment, made once here so every user sees it.
         object.__setattr__(self, "limit", min(max(self.limit, 1), MAX_LIMIT))
 
+    @property
+    def verbs(self) -> frozenset[Verb] | None:
+        """The verbs ``kinds`` selects (None: all)."""
+        if self.kinds is None:
+            return None
+        return frozenset(
+            verb for verb in Verb
+            if verb.kind in self.kinds or (verb is Verb.QUEUED and Kind.QUEUE_RECENT in self.kinds)
+        )
+
     def matches(self, account_name: str, activity: Activity) -> bool:
         """Whether the activity of this account passes every condition."""
-        if self.kinds is not None and not (
-            activity.verb.kind in self.kinds
-            or (activity.verb is Verb.QUEUED and Kind.QUEUE_RECENT in self.kinds)
-        ):
+        verbs = self.verbs
+        if verbs is not None and activity.verb not in verbs:
             return False
         if self.accounts is not None and account_name not in self.accounts:
             return False

@@ -17,6 +17,7 @@ from .dates import parse_datetime
 from .fetch import FetchError, Outcome
 
 MAX_ENTRIES = 5000  # per document; a longer one is cut, not refused
+_TOLERATED = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,10 @@ def parse_feed(body: bytes, content_type: str = "") -> ParsedFeed:
         if parsed.get("bozo") and body.lstrip()[:1] == b"<" and b"<html" not in body[:2048].lower():
             raise FetchError(Outcome.MALFORMED, "the feed is malformed XML")
         raise FetchError(Outcome.NOT_A_FEED)
-    if parsed.get("bozo") and not parsed.entries and isinstance(parsed.get("bozo_exception"), Exception):
-        exc = parsed["bozo_exception"]
-        if not isinstance(exc, feedparser.CharacterEncodingOverride):
-            raise FetchError(Outcome.MALFORMED, "the feed is malformed XML")
+    if parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), _TOLERATED):
+        # feedparser's loose parser guesses at broken XML; a guess is not a feed we
+        # republish. Only a wrong declared encoding or content type is forgiven.
+        raise FetchError(Outcome.MALFORMED, "the feed is malformed XML")
     return ParsedFeed(
         title=str(parsed.feed.get("title", "")),
         entries=tuple(parsed.entries[:MAX_ENTRIES]),

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from feedhub.fetch import Outcome
-from feedhub.models import Kind
+from feedhub.models import Kind, Verb
 from feedhub.scheduler import Poller
 from feedhub.services import build_services
 from feedhub.storage.schema import activities, entries, polls
@@ -81,7 +81,7 @@ def test_queue_and_recent_additions_make_one_activity_per_addition(services, emu
     _poll_all(services)
     emulator.clock.advance(60 * 60)
     _poll_all(services)
-    queued = [a for _, a in services.store.activities(kinds=frozenset({Kind.QUEUE}), limit=500) if a.verb.value == "queued"]
+    queued = [a for _, a in services.store.activities(verbs=frozenset({Verb.QUEUED}), limit=500) if a.verb.value == "queued"]
     keys = Counter((a.title.key, a.occurred_at) for a in queued)
     assert queued and max(keys.values()) == 1
 

@@ -10,6 +10,7 @@ import random
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Mapping
 
 MPAA_SCHEME = "http://api.netflix.com/catalog/titles/mpaa_ratings"
@@ -123,7 +124,7 @@ class CatalogTitle:
     def catalog_path(self) -> str:
         return f"catalog/titles/{self.type}/{self.id}"
 
-    @property
+    @cached_property
     def web_path(self) -> str:
         return f"Movie/{slug(self.name)}/{self.id}"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import copy
 import enum
 import hashlib
 import hmac
@@ -90,12 +91,20 @@ class QueueItem:
     added_at: datetime
     position: int | None  # 1-based; None for a saved (not yet available) title
 
+    @property
+    def updated(self) -> datetime:
+        return self.added_at
+
 
 @dataclass(frozen=True)
 class WatchedItem:
     title: CatalogTitle
     watched_at: datetime
     viewed_seconds: int
+
+    @property
+    def updated(self) -> datetime:
+        return self.watched_at
 
 
 @dataclass(frozen=True)
@@ -105,12 +114,23 @@ class RatingItem:
     rated_at: datetime
     predicted_rating: float
 
+    @property
+    def updated(self) -> datetime:
+        return self.rated_at
+
 
 @dataclass(frozen=True)
 class Recommendation:
     title: CatalogTitle
     predicted_rating: float
     recommended_at: datetime
+
+    @property
+    def updated(self) -> datetime:
+        return self.recommended_at
+
+
+FeedItem = QueueItem | WatchedItem | RatingItem | Recommendation
 
 
 @dataclass(frozen=True)
@@ -194,7 +214,7 @@ class World:
         self.history_start = self.start - HISTORY
         self.pace_seconds = pace_seconds
         self.consumer_key = base64.b32encode(_secret(seed, "consumer_key")).decode("ascii").lower()[:24]
-        self.users = tuple(_make_user(seed, index) for index in range(users))
+        self.users = _make_users(seed, users)
         self._by_id = {user.id: user for user in self.users}
         self._timelines = tuple(_Timeline(self, index) for index in range(users))
 
@@ -210,19 +230,34 @@ def _secret(seed: int, purpose: str) -> bytes:
     return hmac.new(f"feedhub-emulator:{seed}".encode(), purpose.encode(), hashlib.sha384).digest()
 
 
-def _make_user(seed: int, index: int) -> User:
+def _make_users(seed: int, count: int) -> tuple[User, ...]:
+    names = random.Random(f"feedhub-emulator-users:{seed}")
+    first_names = names.sample(_FIRST_NAMES, len(_FIRST_NAMES))
+    last_names = names.sample(_LAST_NAMES, len(_LAST_NAMES))
+    # Shifting the last name once per round of first names keeps every pair distinct.
+    return tuple(
+        _make_user(
+            seed,
+            index,
+            first_names[index % len(first_names)],
+            last_names[(index + index // len(first_names)) % len(last_names)],
+        )
+        for index in range(count)
+    )
+
+
+def _make_user(seed: int, index: int, first_name: str, last_name: str) -> User:
     def token(purpose: str) -> str:
         # Like the reference's tokens: "T1" and 64 characters from [A-Za-z0-9._].
         raw = base64.urlsafe_b64encode(_secret(seed, f"user:{index}:{purpose}")).decode("ascii")
         return "T1" + raw.replace("-", ".")
 
-    names = random.Random(f"feedhub-emulator-user:{seed}:{index}")
     user_id = "T1" + base64.urlsafe_b64encode(_secret(seed, f"user:{index}:id")).decode("ascii")[:40]
     return User(
         index=index,
         id=user_id,
-        first_name=names.choice(_FIRST_NAMES),
-        last_name=names.choice(_LAST_NAMES),
+        first_name=first_name,
+        last_name=last_name,
         tokens=FeedTokens(
             queue=token("queue"),
             watched=token("watched"),
@@ -255,7 +290,7 @@ class _Replay:
         self.last_changed = {feed: since for feed in Feed}
 
     def copy(self) -> _Replay:
-        twin = _Replay(self.catalog, self.last_changed[Feed.QUEUE])
+        twin = copy.copy(self)
         twin.queue, twin.saved = list(self.queue), list(self.saved)
         twin.watched, twin.ratings = dict(self.watched), dict(self.ratings)
         twin.recommendations, twin.progress = dict(self.recommendations), dict(self.progress)

@@ -7,7 +7,7 @@ from typing import Iterable
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Connection
 
-from ..models import Activity, Kind
+from ..models import Activity, Verb
 from .codec import dump, load_activity
 from .dialect import insert_ignore
 from .schema import accounts, activities
@@ -23,6 +23,7 @@ def add(conn: Connection, account_id: int, items: Iterable[Activity], now: datet
             kind=a.verb.kind.value,
             title_key=a.title.key,
             title_name=a.title.name,
+            search_text=a.title.name.casefold(),
             rating=a.rating,
             occurred_at=a.occurred_at,
             data=dump(a),
@@ -42,39 +43,47 @@ def recent(
     conn: Connection,
     *,
     accounts_named: frozenset[str] | None = None,
-    kinds: frozenset[Kind] | None = None,
+    verbs: frozenset[Verb] | None = None,
     min_rating: float | None = None,
     text: str | None = None,
     since: datetime | None = None,
     limit: int = 50,
 ) -> list[tuple[str, Activity]]:
-    """(account name, activity) pairs, newest first, filtered in SQL."""
-    query = select(accounts.c.name, activities.c.data).join(accounts, accounts.c.id == activities.c.account_id)
-    if accounts_named:
+    """(account name, activity) pairs, newest first, filtered in SQL the same way
+    ``merge.TimelineFilter.matches`` filters (None: no condition)."""
+    query = _joined()
+    if accounts_named is not None:
         query = query.where(accounts.c.name.in_(sorted(accounts_named)))
-    if kinds:
-        query = query.where(activities.c.kind.in_(sorted(k.value for k in kinds)))
+    if verbs is not None:
+        query = query.where(activities.c.verb.in_(sorted(v.value for v in verbs)))
     if min_rating is not None:
         query = query.where(activities.c.rating >= min_rating)
     if text:
-        pattern = f"%{text.lower()}%"
-        query = query.where(or_(func.lower(activities.c.title_name).like(pattern), func.lower(accounts.c.name).like(pattern)))
+        needle = text.casefold()
+        # Account names are few: match them here with the same casefold as merge.
+        names = [n for n in conn.execute(select(accounts.c.name)).scalars() if needle in n.casefold()]
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(activities.c.search_text.like(pattern, escape="\\"), accounts.c.name.in_(names)))
     if since is not None:
         query = query.where(activities.c.occurred_at >= since)
     query = query.order_by(activities.c.occurred_at.desc(), activities.c.id).limit(limit)
     return [(r.name, load_activity(r.data)) for r in conn.execute(query)]
 
 
-def same_titles(conn: Connection, title_keys: list[str]) -> list[tuple[str, Activity]]:
-    """Every activity about these titles, for saying who else did the same."""
-    if not title_keys:
-        return []
-    query = (
-        select(accounts.c.name, activities.c.data)
-        .join(accounts, accounts.c.id == activities.c.account_id)
-        .where(activities.c.title_key.in_(title_keys[:500]))
-    )
-    return [(r.name, load_activity(r.data)) for r in conn.execute(query)]
+def about_titles(conn: Connection, title_keys: list[str], accounts_named: frozenset[str] | None) -> list[tuple[str, Activity]]:
+    """The activities of these accounts about these titles, for saying who else did the
+    same (``TimelineItem.also``)."""
+    rows: list[tuple[str, Activity]] = []
+    for start in range(0, len(title_keys), 500):
+        query = _joined().where(activities.c.title_key.in_(title_keys[start : start + 500]))
+        if accounts_named is not None:
+            query = query.where(accounts.c.name.in_(sorted(accounts_named)))
+        rows += [(r.name, load_activity(r.data)) for r in conn.execute(query)]
+    return rows
+
+
+def _joined():
+    return select(accounts.c.name, activities.c.data).join(accounts, accounts.c.id == activities.c.account_id)
 
 
 def latest_change(conn: Connection) -> datetime | None:

@@ -117,6 +117,7 @@ activities = Table(
     Column("kind", String(32), nullable=False),
     Column("title_key", Text, nullable=False),
     Column("title_name", Text, nullable=False),
+    Column("search_text", Text, nullable=False),  # casefolded title name, for q=
     Column("rating", Float),
     Column("occurred_at", UTCDateTime(), nullable=False),
     Column("data", Text, nullable=False),  # the Activity as JSON

@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from ..models import Activity, Entry, Kind
+from ..models import Activity, Entry, Verb
 from ..urls import redact
 from . import accounts, activities, entries, polls, sources
 from .rows import AccountRow, NewSource, PollRow, PollWrite, SourceRow
@@ -149,17 +149,22 @@ class Store:
         self,
         *,
         accounts_named: frozenset[str] | None = None,
-        kinds: frozenset[Kind] | None = None,
+        verbs: frozenset[Verb] | None = None,
         min_rating: float | None = None,
         text: str | None = None,
         since: datetime | None = None,
         limit: int = 50,
     ) -> list[tuple[str, Activity]]:
+        """(account name, activity) rows, newest first (None: no condition)."""
         with self.engine.connect() as conn:
-            rows = activities.recent(
-                conn, accounts_named=accounts_named, kinds=kinds, min_rating=min_rating, text=text, since=since, limit=limit
+            return activities.recent(
+                conn, accounts_named=accounts_named, verbs=verbs, min_rating=min_rating, text=text, since=since, limit=limit
             )
-            return rows + activities.same_titles(conn, sorted({a.title.key for _, a in rows}))
+
+    def activities_about(self, title_keys: list[str], accounts_named: frozenset[str] | None) -> list[tuple[str, Activity]]:
+        """Every activity of these accounts (None: all) about these titles."""
+        with self.engine.connect() as conn:
+            return activities.about_titles(conn, title_keys, accounts_named)
 
     def activity_count(self) -> int:
         with self.engine.connect() as conn:

@@ -12,8 +12,9 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from feedhub import channels
+from feedhub.dates import rfc3339
 from feedhub.models import TimelineItem
-from feedhub.publish.text import headline, http_url, rfc3339
+from feedhub.publish.text import headline, http_url
 from feedhub.storage.rows import SourceRow
 from feedhub.web.context import services
 from feedhub.web.format import poll_message

@@ -12,6 +12,7 @@ from flask import Blueprint, abort, render_template, request
 
 from feedhub import channels
 from feedhub.merge import MAX_LIMIT, TimelineFilter
+from feedhub.publish.document import MEDIA_TYPES
 from feedhub.web.context import absolute_url, services
 from feedhub.web.feeds import feed_urls
 from feedhub.web.timeline import read_timeline
@@ -39,6 +40,7 @@ def index() -> str:
         older=len(items) > end and page < MAX_PAGE,
         feeds=[(name, feed_urls(name)) for name in channels.channel_names(a.name for a in accounts)],
         opml_url=absolute_url("feeds.opml"),
+        media_types=MEDIA_TYPES,
         now=services().now(),
     )
 

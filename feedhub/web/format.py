@@ -9,8 +9,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from feedhub.dates import rfc3339
 from feedhub.fetch import Outcome
-from feedhub.publish.text import headline, http_url, rfc3339, stars
+from feedhub.publish.text import headline, http_url, stars
 from feedhub.storage.rows import SourceRow
 from feedhub.urls import scrub
 

@@ -14,7 +14,7 @@ from flask import abort, request
 
 from feedhub import channels
 from feedhub.merge import TimelineFilter, merge, parse_filter
-from feedhub.models import Kind, TimelineItem
+from feedhub.models import TimelineItem
 from feedhub.storage import Store
 from feedhub.web.context import services
 
@@ -46,20 +46,18 @@ def channel_names() -> list[str]:
 def read_timeline(store: Store, flt: TimelineFilter, members: frozenset[str] | None) -> list[TimelineItem]:
     """The timeline of a channel with accounts ``members`` (None: all) under ``flt``."""
     accounts = _both(members, flt.accounts)
-    if accounts is not None and not accounts:
-        # No account is both in the channel and asked for; storage reads an empty set
-        # as "no condition", so it must not be asked.
-        return []
     flt = replace(flt, accounts=accounts)
     rows = store.activities(
         accounts_named=accounts,
-        kinds=_stored_kinds(flt.kinds),
+        verbs=flt.verbs,
         min_rating=flt.min_rating,
         text=flt.text,
         since=flt.since,
         limit=flt.limit,
     )
-    return merge(rows, flt)
+    # Who else in this channel did the same to these titles (never beyond the channel).
+    related = store.activities_about(sorted({a.title.key for _, a in rows}), members)
+    return merge(rows + related, flt)
 
 
 def _both(members: frozenset[str] | None, asked: frozenset[str] | None) -> frozenset[str] | None:
@@ -69,12 +67,3 @@ def _both(members: frozenset[str] | None, asked: frozenset[str] | None) -> froze
     if asked is None:
         return members
     return members & asked
-
-
-def _stored_kinds(kinds: frozenset[Kind] | None) -> frozenset[Kind] | None:
-    # Storage files an activity under its verb's kind, which is never queue_recent;
-    # merge reads queue_recent as "additions to the queue". Ask storage for the queue's
-    # activities and let merge keep the additions.
-    if kinds is None:
-        return None
-    return frozenset(Kind.QUEUE if kind is Kind.QUEUE_RECENT else kind for kind in kinds)

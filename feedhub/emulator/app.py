@@ -1,0 +1,642 @@
+"""The emulator's Flask app: the Netflix API 1.5 feed resources, title pages and box
+art, and the ``/_emulator/`` control endpoints (clock, faults) for tests and demos.
+
+``Emulator``, reached as ``app.extensions["emulator"]``, holds the world, the clock and
+the fault rules, and builds the URLs that tests and the demo subscribe to. Absolute URLs
+in responses are built from the request's host, so the app works on any port.
+"""
+from __future__ import annotations
+
+import gzip
+import hmac
+import re
+import threading
+import time
+import zlib
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from http import HTTPStatus
+from typing import Any, Callable, Iterator
+from urllib.parse import urlencode
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from werkzeug.datastructures import MultiDict
+
+from ..dates import parse_datetime
+from .atom import (
+    FeedLink,
+    FeedPage,
+    content_etag,
+    render_box_art,
+    render_catalog_title,
+    render_feed,
+    render_feeds_list,
+    render_feeds_opml,
+    render_home_page,
+    render_title_page,
+)
+from .catalog import Catalog, CatalogTitle
+from .clock import Clock
+from .world import Feed, FeedItem, FeedTokens, User, UserState, World
+
+DEFAULT_MAX_RESULTS = 25
+MAX_RESULTS_LIMIT = 500
+ATOM_TYPE = "application/atom+xml; charset=utf-8"
+XML_TYPE = "application/xml; charset=utf-8"
+OPML_TYPE = "text/x-opml; charset=utf-8"
+HTML_TYPE = "text/html; charset=utf-8"
+TEXT_TYPE = "text/plain; charset=utf-8"
+# A gzipped body is another representation, so it gets another strong ETag (RFC 9110 §8.8.3).
+GZIP_ETAG_SUFFIX = "-gzip"
+FAULT_BODIES = ("malformed", "html", "oversized", "empty")
+DEFAULT_OVERSIZED_BYTES = 16 * 1024 * 1024
+
+routes = Blueprint("emulator", __name__)
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """Where a feed lives below ``users/<id>/`` and how the feeds list names it."""
+
+    path: str
+    rel: str
+    title: str
+    query: tuple[tuple[str, str], ...] = ()
+
+
+FEEDS = {
+    Feed.QUEUE: FeedSpec("queues/instant", "http://schemas.netflix.com/feed.queues.instant", "Instant Queue"),
+    Feed.QUEUE_RECENT: FeedSpec(
+        "queues/instant",
+        "http://schemas.netflix.com/feed.queues.instant.recent",
+        "Recent Additions to Instant Queue",
+        (("sort", "date_added"),),
+    ),
+    Feed.WATCHED: FeedSpec(
+        "rental_history/watched", "http://schemas.netflix.com/feed.rental_history.watched", "Titles Watched Recently"
+    ),
+    Feed.RECOMMENDATIONS: FeedSpec(
+        "recommendations", "http://schemas.netflix.com/feed.recommendations", "Recommendations"
+    ),
+    Feed.RATINGS: FeedSpec("ratings/title/actual", "http://schemas.netflix.com/feed.ratings", "Ratings"),
+}
+
+_QUEUE_ORDERS: dict[str, Callable[[tuple[FeedItem, ...]], tuple[FeedItem, ...]]] = {
+    "queue_sequence": lambda items: items,
+    "date_added": lambda items: tuple(sorted(items, key=lambda i: (i.updated, i.title.id), reverse=True)),
+    "alphabetical": lambda items: tuple(sorted(items, key=lambda i: (i.title.name.casefold(), i.title.id))),
+}
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+_MALFORMED_BODY = (
+    b'<?xml version="1.0" encoding="utf-8"?>\n'
+    b'<feed xmlns="http://www.w3.org/2005/Atom">\n'
+    b"  <title>Instant Queue</title>\n"
+    b"  <entry>\n"
+    b"    <title>Salt & Pepper</title>\n"
+    b"    <updated>2009-01-01T00:00:00Z</upd"
+)
+_HTML_BODY = (
+    b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head>"
+    b"<body><h1>Sign in</h1><p>Please sign in to continue.</p></body></html>\n"
+)
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    """What to do instead of, or before, answering requests whose path matches ``path``."""
+
+    path: str  # a regular expression, searched for in the request path (without query)
+    status: int | None = None
+    retry_after: int | None = None  # seconds, sent as Retry-After
+    location: str | None = None  # sent as Location, for redirects
+    delay: float = 0.0  # seconds to wait before answering
+    body: str | None = None  # one of FAULT_BODIES
+    size: int | None = None  # bytes of an "oversized" body
+    times: int | None = None  # how many requests it applies to; None: all
+
+    def __post_init__(self) -> None:
+        try:
+            re.compile(self.path)
+        except re.error as exc:
+            raise ValueError(f"path is not a regular expression: {exc}") from None
+        if self.status is not None and not 200 <= self.status <= 599:
+            raise ValueError("status must be between 200 and 599")
+        if self.body is not None and self.body not in FAULT_BODIES:
+            raise ValueError(f"body must be one of {', '.join(FAULT_BODIES)}")
+        if self.status in (301, 302, 303, 307, 308) and not self.location:
+            raise ValueError("a redirect needs a location")
+        if self.size is not None and (self.body != "oversized" or self.size < 0):
+            raise ValueError("size goes with an oversized body and is not negative")
+        if not 0 <= self.delay <= 300:
+            raise ValueError("delay must be between 0 and 300 seconds")
+        if self.times is not None and self.times < 1:
+            raise ValueError("times must be at least 1")
+        if self.retry_after is not None and self.retry_after < 0:
+            raise ValueError("retry_after must not be negative")
+        if self.status is None and self.body is None and not self.delay:
+            raise ValueError("a fault needs a status, a body or a delay")
+
+    @classmethod
+    def from_json(cls, data: Any) -> FaultRule:
+        if not isinstance(data, dict) or not isinstance(data.get("path"), str):
+            raise ValueError('a fault is a JSON object with at least a "path"')
+        kinds = {"path": str, "status": int, "retry_after": int, "location": str, "delay": (int, float),
+                 "body": str, "size": int, "times": int}
+        for name, value in data.items():
+            if name not in kinds:
+                raise ValueError(f"unknown fault field {name!r}")
+            if value is not None and (isinstance(value, bool) or not isinstance(value, kinds[name])):
+                raise ValueError(f"{name} has the wrong type")
+        return cls(**data)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _ArmedFault:
+    rule: FaultRule
+    left: int | None  # requests it still applies to; None: all
+
+
+class Emulator:
+    """The world, its clock and the armed faults of one emulator app."""
+
+    def __init__(self, world: World, clock: Clock) -> None:
+        self.world = world
+        self.clock = clock
+        self._faults: list[_ArmedFault] = []
+        self._lock = threading.Lock()
+
+    @property
+    def users(self) -> tuple[User, ...]:
+        return self.world.users
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.world.catalog
+
+    @property
+    def consumer_key(self) -> str:
+        return self.world.consumer_key
+
+    def state(self, user_index: int) -> UserState:
+        """What the user's feeds show now."""
+        return self.world.state_at(user_index, self.clock.now())
+
+    def feeds_list_url(self, base_url: str, user_index: int, output: str = "xml") -> str:
+        """The user's ``users/<id>/feeds`` URL, authorised by its ``feed_token``."""
+        if output not in ("xml", "opml"):
+            raise ValueError('output is "xml" or "opml"')
+        user = self.users[user_index]
+        query = [("feed_token", user.tokens.feeds_list)] + ([("output", "opml")] if output == "opml" else [])
+        return f"{_root(base_url)}users/{user.id}/feeds?{urlencode(query)}"
+
+    def feed_url(self, base_url: str, user_index: int, kind: Feed | str) -> str:
+        """A feed's URL exactly as the user's feeds list gives it."""
+        feed, user = Feed(kind), self.users[user_index]
+        spec = FEEDS[feed]
+        query = [
+            ("feed_token", user.tokens.for_feed(feed)),
+            ("oauth_consumer_key", self.consumer_key),
+            ("output", "atom"),
+            *spec.query,
+        ]
+        return f"{_root(base_url)}users/{user.id}/{spec.path}?{urlencode(query)}"
+
+    def feed_links(self, base_url: str, user_index: int) -> list[FeedLink]:
+        return [FeedLink(self.feed_url(base_url, user_index, feed), FEEDS[feed].rel, FEEDS[feed].title) for feed in Feed]
+
+    def set_time(self, now: datetime) -> datetime:
+        return self.clock.set(now)
+
+    def advance(self, seconds: float) -> datetime:
+        return self.clock.advance(seconds)
+
+    def add_fault(
+        self,
+        path: str,
+        *,
+        status: int | None = None,
+        retry_after: int | None = None,
+        location: str | None = None,
+        delay: float = 0.0,
+        body: str | None = None,
+        size: int | None = None,
+        times: int | None = None,
+    ) -> FaultRule:
+        """Arm a fault for requests whose path matches the regular expression ``path``."""
+        return self.arm(FaultRule(path, status, retry_after, location, delay, body, size, times))
+
+    def arm(self, rule: FaultRule) -> FaultRule:
+        with self._lock:
+            self._faults.append(_ArmedFault(rule, rule.times))
+        return rule
+
+    def clear_faults(self) -> int:
+        with self._lock:
+            count = len(self._faults)
+            self._faults.clear()
+        return count
+
+    @property
+    def faults(self) -> tuple[FaultRule, ...]:
+        with self._lock:
+            return tuple(armed.rule for armed in self._faults)
+
+    def take_fault(self, path: str) -> FaultRule | None:
+        """The first armed rule that matches ``path``, counting this request against it."""
+        with self._lock:
+            for armed in self._faults:
+                if re.search(armed.rule.path, path):
+                    if armed.left is not None:
+                        armed.left -= 1
+                        if armed.left == 0:
+                            self._faults.remove(armed)
+                    return armed.rule
+        return None
+
+
+def create_emulator_app(
+    seed: int = 1,
+    users: int = 3,
+    start: datetime | None = None,
+    pace_seconds: float = 20.0,
+    clock: Clock | None = None,
+) -> Flask:
+    """The emulator as a WSGI app. ``start`` (default: the clock's now, floored to the
+    minute) divides the 60 days of made-up history from the live events."""
+    clock = clock or Clock()
+    if start is None:
+        start = clock.now().replace(second=0, microsecond=0)
+    world = World(Catalog.generate(seed), seed=seed, users=users, start=start, pace_seconds=pace_seconds)
+    app = Flask(__name__, static_folder=None)
+    app.extensions["emulator"] = Emulator(world, clock)
+    app.register_blueprint(routes)
+    return app
+
+
+
+class _Refusal(Exception):
+    """A request the emulator answers with a short plain-text error."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@routes.errorhandler(_Refusal)
+def _refused(refusal: _Refusal) -> Response:
+    response = Response(refusal.message + "\n", refusal.status, content_type=TEXT_TYPE)
+    if refusal.status == 401:
+        response.headers["WWW-Authenticate"] = f'OAuth realm="{request.host_url}"'
+    return response
+
+
+@routes.before_app_request
+def _inject_fault() -> Response | None:
+    if request.path.startswith("/_emulator/"):
+        return None
+    rule = _emulator().take_fault(request.path)
+    if rule is None:
+        return None
+    if rule.delay:
+        time.sleep(rule.delay)
+    return _fault_response(rule)
+
+
+@routes.after_app_request
+def _encode(response: Response) -> Response:
+    response.vary.add("Accept-Encoding")
+    if not _accepts_gzip():
+        return response
+    etag, weak = response.get_etag()
+    if etag and response.status_code in (200, 304):
+        response.set_etag(etag + GZIP_ETAG_SUFFIX, weak)
+    if (
+        response.status_code == 200
+        and not response.is_streamed
+        and not response.direct_passthrough
+        and "Content-Encoding" not in response.headers
+    ):
+        # mtime=0 keeps equal bodies byte-identical.
+        response.set_data(gzip.compress(response.get_data(), compresslevel=6, mtime=0))
+        response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
+@routes.get("/")
+def home() -> Response:
+    users = [(user.id, user.name) for user in _emulator().users]
+    return Response(render_home_page(users), content_type=HTML_TYPE)
+
+
+@routes.get("/users/<user_id>/feeds")
+def feeds_list(user_id: str) -> Response:
+    emulator = _emulator()
+    user = _authorised(user_id, lambda tokens: tokens.feeds_list)
+    links = emulator.feed_links(request.host_url, user.index)
+    # The list never changes: it dates from when the tokens were issued.
+    issued = emulator.world.history_start
+    output = request.args.get("output")
+    if output == "opml":
+        body, content_type = render_feeds_opml(links, issued), OPML_TYPE
+    elif output is None:
+        body, content_type = render_feeds_list(links), XML_TYPE
+    else:
+        raise _Refusal(400, 'output must be "opml" or left out')
+    return _document(body, content_type, content_etag(body), issued)
+
+
+@routes.get("/users/<user_id>/queues/instant")
+def queue(user_id: str) -> Response:
+    return _feed(user_id, Feed.QUEUE)
+
+
+@routes.get("/users/<user_id>/rental_history/watched")
+def watched(user_id: str) -> Response:
+    return _feed(user_id, Feed.WATCHED)
+
+
+@routes.get("/users/<user_id>/recommendations")
+def recommendations(user_id: str) -> Response:
+    return _feed(user_id, Feed.RECOMMENDATIONS)
+
+
+@routes.get("/users/<user_id>/ratings/title/actual")
+def ratings(user_id: str) -> Response:
+    return _feed(user_id, Feed.RATINGS)
+
+
+@routes.get("/Movie/<slug>/<int:title_id>")
+def title_page(slug: str, title_id: int) -> Response:
+    return _public(render_title_page(_title(title_id), request.host_url), HTML_TYPE)
+
+
+@routes.get("/boxshots/<any(tiny, small, large):size>/<int:title_id>.svg")
+def box_art(size: str, title_id: int) -> Response:
+    return _public(render_box_art(_title(title_id), size), "image/svg+xml")
+
+
+@routes.get("/catalog/titles/<path:title_type>/<int:title_id>")
+def catalog_title(title_type: str, title_id: int) -> Response:
+    title = _title(title_id)
+    if title.type != title_type:
+        raise _Refusal(404, "no such title")
+    return _public(render_catalog_title(title, request.host_url), XML_TYPE)
+
+
+@routes.route("/_emulator/clock", methods=["GET", "POST"])
+def control_clock() -> Response | tuple[Response, int]:
+    emulator = _emulator()
+    if request.method == "POST":
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict) or not {"now", "advance"} & data.keys() or data.keys() - {"now", "advance"}:
+            return _json_error('send {"now": RFC 3339 time} or {"advance": seconds}')
+        try:
+            if "now" in data:
+                emulator.set_time(parse_moment(str(data["now"])))
+            if "advance" in data:
+                if isinstance(data["advance"], bool) or not isinstance(data["advance"], (int, float)):
+                    raise ValueError("advance is a number of seconds")
+                emulator.advance(data["advance"])
+        except ValueError as exc:
+            return _json_error(str(exc))
+    now = emulator.clock.now()
+    return jsonify(now=now.isoformat().replace("+00:00", "Z"), fixed=emulator.clock.is_fixed)
+
+
+@routes.route("/_emulator/faults", methods=["GET", "POST", "DELETE"])
+def control_faults() -> Response | tuple[Response, int]:
+    emulator = _emulator()
+    if request.method == "POST":
+        try:
+            rule = emulator.arm(FaultRule.from_json(request.get_json(silent=True)))
+        except (TypeError, ValueError) as exc:
+            return _json_error(str(exc))
+        return jsonify(fault=rule.to_json()), 201
+    if request.method == "DELETE":
+        return jsonify(cleared=emulator.clear_faults())
+    return jsonify(faults=[rule.to_json() for rule in emulator.faults])
+
+
+@routes.get("/_emulator/users")
+def control_users() -> Response:
+    emulator, base = _emulator(), request.host_url
+    return jsonify(
+        users=[
+            {
+                "index": user.index,
+                "id": user.id,
+                "name": user.name,
+                "feeds_list": emulator.feeds_list_url(base, user.index),
+                "feeds_list_opml": emulator.feeds_list_url(base, user.index, output="opml"),
+                "feeds": {feed.value: emulator.feed_url(base, user.index, feed) for feed in Feed},
+            }
+            for user in emulator.users
+        ]
+    )
+
+
+def parse_moment(text: str) -> datetime:
+    """Unix seconds or an RFC 3339 date-time, as ``updated_min`` takes them."""
+    # A "+" that was not percent-encoded in a query string arrives as a space.
+    text = re.sub(r" (\d{2}:\d{2})$", r"+\1", text.strip()).upper()
+    moment = parse_datetime(text) if text.isdigit() or _RFC3339.fullmatch(text) else None
+    if moment is None:
+        raise ValueError(f"{text!r} is neither Unix seconds nor an RFC 3339 date-time")
+    return moment
+
+
+def _feed(user_id: str, feed: Feed) -> Response:
+    emulator = _emulator()
+    user = _authorised(user_id, lambda tokens: tokens.for_feed(feed))
+    if request.args.get("output", "atom") != "atom":
+        raise _Refusal(400, 'output must be "atom" or left out')
+    start_index = _whole_number("start_index", 0)
+    max_results = _whole_number("max_results", DEFAULT_MAX_RESULTS)
+    if max_results > MAX_RESULTS_LIMIT:
+        raise _Refusal(400, f"max_results cannot be greater than {MAX_RESULTS_LIMIT}")
+    updated_min = None
+    if "updated_min" in request.args:
+        try:
+            updated_min = parse_moment(request.args["updated_min"])
+        except ValueError:
+            raise _Refusal(400, "updated_min must be Unix seconds or an RFC 3339 date-time") from None
+    sort = request.args.get("sort", "queue_sequence") if feed is Feed.QUEUE else None
+    if sort is not None and sort not in _QUEUE_ORDERS:
+        raise _Refusal(400, "sort must be queue_sequence, date_added or alphabetical")
+    if sort == "date_added":
+        feed = Feed.QUEUE_RECENT
+
+    now = emulator.clock.now()
+    state = emulator.world.state_at(user, now)
+    items = _items(state, feed, sort)
+    if updated_min is not None:
+        items = tuple(item for item in items if item.updated >= updated_min)
+    last_modified = state.last_changed[feed]
+    base = request.host_url
+    page = FeedPage(
+        base_url=base,
+        feed_id=f"{base}users/{user.id}/{FEEDS[feed].path}",
+        title=FEEDS[feed].title,
+        user_id=user.id,
+        user_name=user.name,
+        updated=last_modified,
+        self_url=request.url,
+        next_url=_next_url(start_index, max_results, len(items)),
+        total=len(items),
+        start_index=start_index,
+        max_results=max_results,
+        items=items[start_index : start_index + max_results],
+        requested_at=now.replace(microsecond=0) if sort is not None else None,
+    )
+    rendered = render_feed(page)
+    return _document(rendered.body, ATOM_TYPE, rendered.etag, last_modified)
+
+
+def _items(state: UserState, feed: Feed, sort: str | None) -> tuple[FeedItem, ...]:
+    if sort is not None:
+        return _QUEUE_ORDERS[sort](state.queue)
+    return {Feed.WATCHED: state.watched, Feed.RATINGS: state.ratings, Feed.RECOMMENDATIONS: state.recommendations}[feed]
+
+
+def _next_url(start_index: int, max_results: int, total: int) -> str | None:
+    if max_results == 0 or start_index + max_results >= total:
+        return None
+    args = MultiDict(request.args)
+    args["start_index"] = str(start_index + max_results)
+    return f"{request.base_url}?{urlencode(list(args.items(multi=True)))}"
+
+
+def _whole_number(name: str, default: int) -> int:
+    value = request.args.get(name)
+    if value is None:
+        return default
+    if not re.fullmatch(r"\d{1,9}", value):
+        raise _Refusal(400, f"{name} must be a whole number, 0 or more")
+    return int(value)
+
+
+def _authorised(user_id: str, token_of: Callable[[FeedTokens], str]) -> User:
+    user = _emulator().world.user(user_id)
+    if user is None:
+        raise _Refusal(404, "no such user")
+    given = request.args.get("feed_token", "")
+    if not hmac.compare_digest(given.encode(), token_of(user.tokens).encode()):
+        raise _Refusal(401, "missing or invalid feed_token")
+    return user
+
+
+def _document(body: bytes, content_type: str, etag: str, last_modified: datetime) -> Response:
+    """``body`` with its validators, or 304 when the client already has it (If-None-Match
+    wins over If-Modified-Since, RFC 9110 §13.1.3)."""
+    if "If-None-Match" in request.headers:
+        tags = request.if_none_match
+        unchanged = tags.contains_weak(etag) or tags.contains_weak(etag + GZIP_ETAG_SUFFIX)
+    else:
+        since = request.if_modified_since
+        unchanged = since is not None and last_modified <= since
+    if unchanged:
+        response = Response(status=304)
+        del response.headers["Content-Type"]
+    else:
+        response = Response(body, content_type=content_type)
+    response.set_etag(etag)
+    response.last_modified = last_modified
+    return response
+
+
+def _public(body: bytes, content_type: str) -> Response:
+    response = Response(body, content_type=content_type)
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    return response
+
+
+def _title(title_id: int) -> CatalogTitle:
+    title = _emulator().catalog.get(title_id)
+    if title is None:
+        raise _Refusal(404, "no such title")
+    return title
+
+
+def _fault_response(rule: FaultRule) -> Response | None:
+    if rule.status is None and rule.body is None:
+        return None  # a delay alone: then answer as usual
+    status = rule.status or 200
+    if rule.body is None:
+        response = Response(f"{status} {_phrase(status)}\n", status, content_type=TEXT_TYPE)
+    elif rule.body == "oversized":
+        response = _oversized(rule.size if rule.size is not None else DEFAULT_OVERSIZED_BYTES, status)
+    else:
+        body, content_type = {
+            "malformed": (_MALFORMED_BODY, ATOM_TYPE),
+            "html": (_HTML_BODY, HTML_TYPE),
+            "empty": (b"", ATOM_TYPE),
+        }[rule.body]
+        response = Response(body, status, content_type=content_type)
+    if rule.retry_after is not None:
+        response.headers["Retry-After"] = str(rule.retry_after)
+    if rule.location:
+        response.headers["Location"] = rule.location
+    return response
+
+
+def _oversized(size: int, status: int) -> Response:
+    """A streamed Atom document of ``size`` bytes, gzipped when the client accepts it (then
+    tiny on the wire: a test of limits applied after decompression)."""
+    if _accepts_gzip():
+        response = Response(_gzip_stream(_padded_feed(size)), status, content_type=ATOM_TYPE)
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = Response(_padded_feed(size), status, content_type=ATOM_TYPE)
+        response.content_length = size
+    return response
+
+
+def _padded_feed(size: int) -> Iterator[bytes]:
+    head = b'<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom"><!-- '
+    tail = b" --></feed>\n"
+    if size < len(head) + len(tail):
+        yield (head + tail)[:size]
+        return
+    yield head
+    padding, chunk = size - len(head) - len(tail), b"x" * 65536
+    while padding:
+        step = min(padding, len(chunk))
+        yield chunk[:step]
+        padding -= step
+    yield tail
+
+
+def _gzip_stream(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: a gzip container
+    for chunk in chunks:
+        if data := compressor.compress(chunk):
+            yield data
+    yield compressor.flush()
+
+
+def _accepts_gzip() -> bool:
+    return request.accept_encodings["gzip"] > 0
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _json_error(message: str) -> tuple[Response, int]:
+    return jsonify(error=message), 400
+
+
+def _emulator() -> Emulator:
+    return current_app.extensions["emulator"]
+
+
+def _root(base_url: str) -> str:
+    return base_url if base_url.endswith("/") else base_url + "/"
