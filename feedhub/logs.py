@@ -15,12 +15,17 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class _Handler(logging.StreamHandler):
+    """feedhub's own handler (so setting up twice does not log twice)."""
+
+
 def setup_logging(level: int = logging.INFO) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter())
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    if not any(isinstance(h, _Handler) for h in root.handlers):
+        handler = _Handler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(RedactingFilter())
+        root.addHandler(handler)
     root.setLevel(level)
     for noisy in ("urllib3", "werkzeug", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

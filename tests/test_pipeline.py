@@ -103,3 +103,23 @@ def test_activity_ids_survive_a_restart_and_re_adding(settings, emulator):
         assert {a.id for _, a in again.store.activities(limit=500)} == ids
     finally:
         again.close()
+
+
+def test_republished_ids_and_bytes_are_the_same_after_a_restart(settings, emulator):
+    from feedhub.web import create_app
+
+    first = build_services(settings)
+    try:
+        _add(first, emulator, 0, "home")
+        _poll_all(first)
+        before = {fmt: create_app(services=first).test_client().get(f"/feeds/all.{fmt}?limit=500") for fmt in ("rss", "atom", "json")}
+    finally:
+        first.close()
+    again = build_services(settings)
+    try:
+        for fmt, old in before.items():
+            new = create_app(services=again).test_client().get(f"/feeds/all.{fmt}?limit=500")
+            assert new.status_code == 200 and new.data == old.data
+            assert new.headers["ETag"] == old.headers["ETag"]
+    finally:
+        again.close()
