@@ -86,7 +86,7 @@ _QUEUE_ORDERS: dict[str, Callable[[tuple[FeedItem, ...]], tuple[FeedItem, ...]]]
     "date_added": lambda items: tuple(sorted(items, key=lambda i: (i.updated, i.title.id), reverse=True)),
     "alphabetical": lambda items: tuple(sorted(items, key=lambda i: (i.title.name.casefold(), i.title.id))),
 }
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")  # matched after upper()
 _MALFORMED_BODY = (
     b'<?xml version="1.0" encoding="utf-8"?>\n'
     b'<feed xmlns="http://www.w3.org/2005/Atom">\n'
