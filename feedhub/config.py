@@ -22,6 +22,7 @@ class Settings:
     data_dir: Path
     database_url: str
     secret_key: str
+    admin_password: str | None
     base_url: str | None
     poll_interval: int  # seconds between polls of one source
     max_concurrency: int
@@ -37,6 +38,7 @@ SETTINGS: dict[str, str] = {
     "DATA_DIR": "Directory for the SQLite database and generated keys (default: ./feedhub-data).",
     "DATABASE_URL": "SQLAlchemy URL; default SQLite at DATA_DIR/feedhub.db. PostgreSQL: postgresql+psycopg://user:pass@host/db.",
     "SECRET_KEY": "Key for sessions and tokens; generated and kept in DATA_DIR/secret_key when unset.",
+    "ADMIN_PASSWORD": "Password of the dashboard's admin login; without it nothing can be changed from the web.",
     "BASE_URL": "Public base URL used in self links and OPML (default: from the request).",
     "POLL_INTERVAL": "Seconds between two polls of one source (default 900, at least 10).",
     "MAX_CONCURRENCY": "How many sources are polled at once (default 8).",
@@ -53,6 +55,7 @@ _DEFAULTS: dict[str, Any] = {
     "data_dir": "feedhub-data",
     "database_url": "",
     "secret_key": "",
+    "admin_password": None,
     "base_url": None,
     "poll_interval": 900,
     "max_concurrency": 8,
@@ -104,6 +107,7 @@ def _validate(raw: dict[str, Any]) -> Settings:
         "data_dir": data_dir,
         "database_url": raw["database_url"] or f"sqlite:///{(data_dir / 'feedhub.db').resolve()}",
         "secret_key": str(raw["secret_key"] or ""),
+        "admin_password": str(raw["admin_password"]) if raw["admin_password"] else None,
         "base_url": (str(raw["base_url"]).rstrip("/") + "/") if raw["base_url"] else None,
         "poll_interval": _number(raw, "poll_interval", int, minimum=10),
         "max_concurrency": _number(raw, "max_concurrency", int, minimum=1),
@@ -156,7 +160,7 @@ def describe(settings: Settings) -> str:
     shown = {}
     for f in fields(settings):
         value = getattr(settings, f.name)
-        if f.name == "secret_key" and value:
+        if f.name in ("secret_key", "admin_password") and value:
             value = "(set)"
         elif f.name == "database_url":
             from .urls import redact

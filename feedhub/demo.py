@@ -2,6 +2,7 @@
 and the scheduler, in one process and one command, with nothing to configure."""
 from __future__ import annotations
 
+import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -38,8 +39,14 @@ def demo(port: int, host: str, data_dir: Path | None, seed: int) -> None:
     emulator_app = create_emulator_app(seed=seed, users=len(DEMO_ACCOUNTS), pace_seconds=DEMO_EVENT_PACE)
     emulated = emulator_app.extensions["emulator"]
     emulator_server = serve_in_thread(emulator_app)
+    admin_password = secrets.token_urlsafe(12)
     settings = load_settings(
-        {"data_dir": data_dir, "allow_private_networks": True, "poll_interval": DEMO_POLL_INTERVAL}
+        {
+            "data_dir": data_dir,
+            "allow_private_networks": True,
+            "poll_interval": DEMO_POLL_INTERVAL,
+            "admin_password": admin_password,
+        }
     )
     services = build_services(settings)
     app_server = scheduler = None
@@ -72,7 +79,7 @@ def demo(port: int, host: str, data_dir: Path | None, seed: int) -> None:
                 [
                     "",
                     f"feedhub demo is running (ready in {time.monotonic() - started:.1f} s); new activity appears every few seconds.",
-                    f"  dashboard  {base}",
+                    f"  dashboard  {base}  (admin password: {admin_password})",
                     f"  RSS        {base}feeds/all.rss",
                     f"  Atom       {base}feeds/all.atom",
                     f"  JSON Feed  {base}feeds/all.json",

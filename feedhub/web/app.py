@@ -15,7 +15,7 @@ from flask import Flask, Response
 
 from feedhub.config import load_settings
 from feedhub.services import Services, build_services
-from feedhub.web import api, dashboard, errors, feeds
+from feedhub.web import api, auth, dashboard, errors, feeds
 from feedhub.web.context import EXTENSION
 from feedhub.web.format import FILTERS
 
@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None, services: Services | Non
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     register_blueprints(app)
+    auth.register(app, services.settings.base_url)
     errors.register(app)
     app.after_request(_security_headers)
     return app
