@@ -94,8 +94,8 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _check_csrf() -> None:
-    if request.method not in UNSAFE_METHODS:
-        return
+    if request.method not in UNSAFE_METHODS or request.routing_exception is not None:
+        return  # nothing would change: let routing answer 404/405
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
     expected = session.get("csrf", "")
     if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
