@@ -20,6 +20,7 @@ from .parse import ParsedFeed
 
 NETFLIX_NS = "http://schemas.netflix.com/atom"
 CATALOG_REL = "http://schemas.netflix.com/id"
+NOT_INTERESTED = "not_interested"  # a user_rating value (reference, User Title Ratings)
 _RATING_SCHEMES = (
     "http://api.netflix.com/catalog/titles/mpaa_ratings",
     "http://api.netflix.com/categories/tv_ratings",
@@ -74,7 +75,8 @@ def _entry(raw: Mapping[str, Any], kind: Kind, fields: _Fields) -> Entry | None:
         average_rating=_float(fields.text("average_rating")),
         runtime_seconds=_int(fields.text("runtime")),
     )
-    updated = struct_to_datetime(raw.get("updated_parsed") or raw.get("published_parsed"))
+    # dict.get: feedparser maps a missing updated_parsed to published_parsed with a warning.
+    updated = struct_to_datetime(dict.get(raw, "updated_parsed") or dict.get(raw, "published_parsed"))
     return Entry(
         entry_id=entry_id,
         kind=kind,
@@ -82,6 +84,7 @@ def _entry(raw: Mapping[str, Any], kind: Kind, fields: _Fields) -> Entry | None:
         updated=updated,
         position=_int(fields.text("position")),
         user_rating=_float(fields.text("user_rating")),
+        not_interested=fields.text("user_rating") == NOT_INTERESTED,
         predicted_rating=_float(fields.text("predicted_rating")),
         watched_at=parse_datetime(fields.text("watched_date")) or (updated if kind is Kind.WATCHED else None),
         summary=_plain_text(raw.get("summary", ""))[:500] or None if kind is Kind.OTHER else None,
