@@ -13,7 +13,7 @@ import click
 
 from .config import ConfigError, describe, load_settings
 from .logs import setup_logging
-from .poll import PollReport, describe_report
+from .poll import PAGE_SIZE, PollReport, describe_report
 from .scheduler import Poller, Scheduler
 from .services import Services, build_services
 from .storage import NotFoundError
@@ -133,8 +133,14 @@ def poll(source_id: int | None, poll_all: bool) -> None:
         sys.exit(1)
 
 
+def _backfill_progress(source: SourceRow, read: int, total: int | None) -> None:
+    """A line per page of a read longer than one page (a backfill), on stderr."""
+    if total is not None and total > PAGE_SIZE:
+        click.echo(f"  {source.account_name}/{source.kind.value} #{source.id}: backfill, {read:,} of {total:,} entries read", err=True)
+
+
 def _poll_with_progress(services: Services, todo: list[SourceRow]) -> list[PollReport]:
-    poller = Poller(services)
+    poller = Poller(services, on_page=_backfill_progress)
     lines: list[str] = []
     try:
         if sys.stdout.isatty() and todo:
@@ -153,19 +159,15 @@ def _poll_with_progress(services: Services, todo: list[SourceRow]) -> list[PollR
 @click.option("--format", "fmt", type=click.Choice(["rss", "atom", "json", "opml"]), default="rss", show_default=True)
 @click.option("--channel", default="all", show_default=True)
 @click.option("--limit", type=int, help="Number of items (at most 500).")
-def export(fmt: str, channel: str, limit: int | None) -> None:
-    """Write a republished feed (or the OPML of channels) to standard output."""
-    from .web import create_app
+@click.option("--sources", is_flag=True, help="With --format opml: the polled sources instead of the channels, their secrets left out.")
+@click.option("--with-secrets", is_flag=True, help="With --sources: keep the sources' real URLs, secrets included (a warning is printed).")
+def export(fmt: str, channel: str, limit: int | None, sources: bool, with_secrets: bool) -> None:
+    """Write a republished feed, the OPML of every channel, or the sources' OPML to standard output."""
+    from .channel_cli import export_document
 
     services = _services()
     try:
-        app = create_app(services=services)
-        path = "/opml" if fmt == "opml" else f"/feeds/{channel}.{fmt}"
-        base = services.settings.base_url or "http://localhost:8000/"
-        response = app.test_client().get(path, query_string={"limit": limit} if limit else None, base_url=base)
-        if response.status_code != 200:
-            raise click.ClickException(response.get_data(as_text=True).strip()[:300] or f"HTTP {response.status_code}")
-        sys.stdout.buffer.write(response.get_data())
+        sys.stdout.buffer.write(export_document(services, fmt, channel, limit, sources, with_secrets))
     finally:
         services.close()
 
@@ -234,6 +236,10 @@ def emulator(host: str, port: int, users: int, seed: int, pace: float) -> None:
     click.echo(f"emulator on {server.url} (seed {seed}); feeds lists:")
     for index, user in enumerate(emulated.users):
         click.echo(f"  {emulated.feeds_list_url(server.url, index)}")
+    # The emulator's sample credentials, to try `feedhub connect` and the dashboard's button.
+    click.echo(f"OAuth: consumer key {emulated.consumer_key}, consumer secret {emulated.consumer_secret}; sign in as:")
+    for user in emulated.users:
+        click.echo(f"  {user.login} / {user.password}")
     try:
         _wait_for_signal()
     finally:
@@ -250,5 +256,12 @@ def config() -> None:
 
 
 from .demo import demo  # noqa: E402  (the demo command lives in its own module)
+from .channel_cli import channel  # noqa: E402  (feedhub channel …)
 
 main.add_command(demo)
+main.add_command(channel)
+
+from .cli_accounts import connect, refresh, rotate_key  # noqa: E402  (OAuth accounts and stored secrets)
+
+for _command in (connect, refresh, rotate_key):
+    main.add_command(_command)

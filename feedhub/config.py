@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import tomllib
 from dataclasses import dataclass, fields, replace
@@ -31,7 +32,10 @@ class Settings:
     connect_timeout: float
     read_timeout: float
     max_body_bytes: int
+    retention_days: int  # 0: keep the archive for ever
+    retention_entries: int  # 0: no limit
     start_scheduler: bool  # only one process should run the scheduler
+    websub_hub: str | None  # the WebSub hub public channels name and ping
 
 
 SETTINGS: dict[str, str] = {
@@ -47,7 +51,10 @@ SETTINGS: dict[str, str] = {
     "CONNECT_TIMEOUT": "Seconds to wait for a connection (default 10).",
     "READ_TIMEOUT": "Seconds to wait for the whole response (default 30).",
     "MAX_BODY_BYTES": "Largest response body accepted, after decompression (default 10 MiB).",
+    "RETENTION_DAYS": "Delete archived entries last seen, and activities that happened, more than this many days ago (default 0: keep everything). What a list shows now is always kept.",
+    "RETENTION_ENTRIES": "Keep at most this many archived entries per source and activities per account, the newest (default 0: no limit). What a list shows now is always kept.",
     "START_SCHEDULER": "Run the poll scheduler inside `feedhub serve` (default on; `wsgi.py` leaves it off).",
+    "WEBSUB_HUB": "URL of a WebSub hub: public channels link it (rel=hub) and feedhub pings it when they get new activities. Needs BASE_URL.",
     "CONFIG_FILE": "Optional TOML file with the same settings in lower case (read before the environment).",
 }
 
@@ -64,7 +71,10 @@ _DEFAULTS: dict[str, Any] = {
     "connect_timeout": 10.0,
     "read_timeout": 30.0,
     "max_body_bytes": 10 * 1024 * 1024,
+    "retention_days": 0,
+    "retention_entries": 0,
     "start_scheduler": True,
+    "websub_hub": None,
 }
 
 
@@ -116,9 +126,24 @@ def _validate(raw: dict[str, Any]) -> Settings:
         "connect_timeout": _number(raw, "connect_timeout", float, minimum=0.1),
         "read_timeout": _number(raw, "read_timeout", float, minimum=0.1),
         "max_body_bytes": _number(raw, "max_body_bytes", int, minimum=1024),
+        "retention_days": _number(raw, "retention_days", int, minimum=0),
+        "retention_entries": _number(raw, "retention_entries", int, minimum=0),
         "start_scheduler": _boolean(raw, "start_scheduler"),
+        "websub_hub": _websub_hub(raw),
     }
     return Settings(**values)
+
+
+def _websub_hub(raw: Mapping[str, Any]) -> str | None:
+    hub = str(raw["websub_hub"] or "").strip()
+    if not hub:
+        return None
+    if not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", hub):
+        raise ConfigError(f"{ENV_PREFIX}WEBSUB_HUB must be an http(s) URL, not {hub!r}")
+    if not raw["base_url"]:
+        # A ping names the feeds by their public URLs, which only BASE_URL gives outside a request.
+        raise ConfigError(f"{ENV_PREFIX}WEBSUB_HUB needs {ENV_PREFIX}BASE_URL, the public URL that feeds are read at")
+    return hub
 
 
 def _number(raw: Mapping[str, Any], name: str, kind: type, minimum: float) -> Any:

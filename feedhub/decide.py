@@ -24,17 +24,24 @@ Activities (``decide``):
 - queue_recent: a new title is QUEUED with exactly the id the queue feed gives the same
   addition, so seeing it through both feeds is one activity. Titles leave this window
   without leaving the queue, so it never yields UNQUEUED or MOVED.
-- ratings: a title rated for the first time is RATED, a changed rating is RERATED. A
-  rating of None ("not interested") and removals yield nothing for now.
+- ratings: a title rated for the first time is RATED, a changed rating is RERATED (from
+  the old value to the new), and a title marked "not interested" (the API's
+  ``not_interested`` rating) is NOT_INTERESTED, whatever it was before; a rating after
+  "not interested" is RATED. A rating that is cleared (``no_opinion``) or leaves the
+  list yields nothing: the person did not say anything new about the title.
 - recommendations: a new title is RECOMMENDED (with the predicted rating), a title gone
-  from a complete snapshot is UNRECOMMENDED.
+  from a complete snapshot is UNRECOMMENDED, and a predicted rating that moved by at
+  least ``PREDICTION_STEP`` (half a star) is PREDICTION_CHANGED. Smaller moves are not
+  news: the entry handed to storage keeps the prediction last published (or first
+  seen), so small moves add up until they make half a star, and are then published
+  once, from the last published value to the new one.
 - other: each new entry is POSTED.
 
 First poll (``previous is None``): the timeline must not fill up with "just now"
 noise. Events (watched, queue_recent, other) become their activities dated by their own
 timestamps. List entries that carry their own timestamp (``updated``) become
-QUEUED/RATED/RECOMMENDED dated by it: that is what the source itself says happened, and
-when. List entries without one are the baseline and yield nothing, and there is no
+QUEUED/RATED/NOT_INTERESTED/RECOMMENDED dated by it: that is what the source itself says
+happened, and when (a backfill is a first poll too). List entries without one are the baseline and yield nothing, and there is no
 UNQUEUED or MOVED: there is nothing earlier to compare with.
 
 Incomplete snapshots (a page was missing): additions and changes are still reported,
@@ -46,15 +53,23 @@ restarts, re-adding a source and migrations reproduce them. The ``occurrence`` t
 two like activities apart is, per verb:
 
 - WATCHED: when it was watched (ISO, UTC, seconds), or ``"undated"``;
-- QUEUED, RATED, RECOMMENDED: the entry's own timestamp (for the queue, the date added),
-  or ``"undated"``. An undated re-add therefore reuses the first add's id; that is
+- QUEUED, RATED (and RERATED, NOT_INTERESTED: see below), RECOMMENDED: the entry's own
+  timestamp (for the queue, the date added; for a rating, when it was given), or
+  ``"undated"``. An undated re-add therefore reuses the first add's id; that is
   acceptable because a feed without dates cannot tell the two apart either;
 - UNQUEUED, UNRECOMMENDED: the removed entry's timestamp (or ``"undated"``), so one
   membership ends once;
-- MOVED and RERATED with an unchanged timestamp: the poll time. A move, or a rating
-  change the source does not date, is only observable between two snapshots, so it is
-  computed once, when those two snapshots meet; storage keeps the result;
+- MOVED, PREDICTION_CHANGED, and a rating change with an unchanged timestamp: the poll
+  time. A move, or a change the source does not date, is only observable between two
+  snapshots, so it is computed once, when those two snapshots meet; storage keeps the
+  result;
 - POSTED: ``""``, the source's entry id (in ``detail``) being unique already.
+
+The three rating verbs share one identity: a rating given at a moment is one event,
+``(account, "rated", title, "", when)``, whether feedhub saw the value before it (RERATED
+from 3 to 5) or not (RATED 5, after re-adding the source: the ratings feed shows only the
+latest value). So re-adding a source republishes a re-rating under the id it had, never
+as a second item about the same act.
 """
 from __future__ import annotations
 
@@ -62,13 +77,14 @@ import hashlib
 import json
 from bisect import bisect_left
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from feedhub.dates import rfc3339
 from feedhub.models import Activity, Entry, Kind, Snapshot, Verb
 
 UNDATED = "undated"
+PREDICTION_STEP = 0.5  # half a star: a smaller move of a predicted rating is not news
 _TAG_PREFIX = "tag:feedhub,2026:activity:"
 
 
@@ -77,7 +93,7 @@ class Decision:
     """What one poll of one source changed, for storage to write at once."""
 
     new: tuple[Entry, ...]  # keys not seen before
-    changed: tuple[Entry, ...]  # same key, different content
+    changed: tuple[Entry, ...]  # same key, different content (as storage is to keep it)
     gone: tuple[str, ...]  # keys of list entries no longer present (complete lists only)
     activities: tuple[Activity, ...]
 
@@ -142,17 +158,16 @@ def decide(
         if compare:
             activities += [make.moved(before[k], current[k]) for k in _moved(before, current)]
     elif kind is Kind.RATINGS:
-        activities = [
-            make.dated(Verb.RATED, e, rating=e.user_rating)
-            for e in _listed(new, first)
-            if e.user_rating is not None
-        ]
-        activities += [a for e in changed if (a := make.rerated(before[entry_key(e)], e))]
+        activities = [a for e in _listed(new, first) if (a := make.first_rating(e))]
+        activities += [a for e in changed if (a := make.rating_changed(before[entry_key(e)], e))]
     else:  # Kind.RECOMMENDATIONS
         activities = [
             make.dated(Verb.RECOMMENDED, e, rating=e.predicted_rating) for e in _listed(new, first)
         ]
         activities += [make.unlisted(Verb.UNRECOMMENDED, before[k]) for k in gone]
+        moved = [(before[entry_key(e)], e) for e in changed]
+        activities += [make.prediction_changed(old, e) for old, e in moved if _prediction_moved(old, e)]
+        changed = tuple(kept for old, e in moved if (kept := _baseline(old, e)) != old)
     return Decision(new=new, changed=changed, gone=gone, activities=tuple(activities))
 
 
@@ -170,10 +185,11 @@ class _Maker:
         occurred_at: datetime,
         occurrence: str,
         detail: str = "",
+        id_verb: Verb | None = None,
         **fields: float | int | str | None,
     ) -> Activity:
         return Activity(
-            id=activity_id(self.account_key, verb, entry.title.key, detail, occurrence),
+            id=activity_id(self.account_key, id_verb or verb, entry.title.key, detail, occurrence),
             account_key=self.account_key,
             verb=verb,
             title=entry.title,
@@ -202,24 +218,66 @@ class _Maker:
             position=new.position, previous_position=old.position,
         )
 
-    def rerated(self, old: Entry, new: Entry) -> Activity | None:
-        """RATED or RERATED for a rating that changed, or None when there is nothing to say."""
-        if new.user_rating is None or new.user_rating == old.user_rating:
+    def first_rating(self, entry: Entry) -> Activity | None:
+        """RATED or NOT_INTERESTED for a title new to the ratings, dated by the entry."""
+        when = entry.updated
+        if entry.not_interested:
+            verb, rating = Verb.NOT_INTERESTED, None
+        elif entry.user_rating is not None:
+            verb, rating = Verb.RATED, entry.user_rating
+        else:
             return None
-        if old.user_rating is None:  # e.g. "not interested" before: a first rating
-            return self.dated(Verb.RATED, new, rating=new.user_rating)
-        # A re-rating the source did not date (timestamp unchanged) is dated when seen.
-        when = new.updated if new.updated is not None and new.updated != old.updated else self.now
         return self._activity(
-            Verb.RERATED, new, when, rfc3339(when),
-            f"{_number(old.user_rating)}->{_number(new.user_rating)}",
-            rating=new.user_rating, previous_rating=old.user_rating,
+            verb, entry, when or self.now, _iso_or_undated(when), id_verb=Verb.RATED, rating=rating
+        )
+
+    def rating_changed(self, old: Entry, new: Entry) -> Activity | None:
+        """RATED, RERATED or NOT_INTERESTED for a rating that changed, or None when there
+        is nothing to say (unchanged, or cleared)."""
+        if _opinion(new) == _opinion(old) or _opinion(new) is None:
+            return None
+        # A change the source did not date (timestamp unchanged) is dated when seen.
+        when = new.updated if new.updated is not None and new.updated != old.updated else self.now
+        if new.not_interested:
+            verb, fields = Verb.NOT_INTERESTED, {}
+        elif old.user_rating is None:  # nothing, or "not interested", before: a first rating
+            verb, fields = Verb.RATED, {"rating": new.user_rating}
+        else:
+            verb, fields = Verb.RERATED, {"rating": new.user_rating, "previous_rating": old.user_rating}
+        return self._activity(verb, new, when, rfc3339(when), id_verb=Verb.RATED, **fields)
+
+    def prediction_changed(self, old: Entry, new: Entry) -> Activity:
+        """A recommendation's predicted rating moved by half a star or more, seen now."""
+        return self._activity(
+            Verb.PREDICTION_CHANGED, new, self.now, rfc3339(self.now),
+            f"{_number(old.predicted_rating)}->{_number(new.predicted_rating)}",
+            rating=new.predicted_rating, previous_rating=old.predicted_rating,
         )
 
     def posted(self, entry: Entry) -> Activity:
         return self._activity(
             Verb.POSTED, entry, entry.updated or self.now, "", entry.entry_id, summary=entry.summary
         )
+
+
+def _opinion(entry: Entry) -> float | str | None:
+    """What a ratings entry says: a rating, "not interested", or nothing."""
+    return "not interested" if entry.not_interested else entry.user_rating
+
+
+def _prediction_moved(old: Entry, new: Entry) -> bool:
+    if old.predicted_rating is None or new.predicted_rating is None:
+        return False
+    # Rounded, so that 3.6 → 4.1 (0.4999… in binary) counts as the half star it is.
+    return round(abs(new.predicted_rating - old.predicted_rating), 6) >= PREDICTION_STEP
+
+
+def _baseline(old: Entry, new: Entry) -> Entry:
+    """The entry to store for a recommendation: the new one, but with the prediction last
+    published while the move is too small to publish (see the module docstring)."""
+    if old.predicted_rating is None or new.predicted_rating is None or _prediction_moved(old, new):
+        return new
+    return replace(new, predicted_rating=old.predicted_rating)
 
 
 def _listed(new: tuple[Entry, ...], first: bool) -> tuple[Entry, ...]:

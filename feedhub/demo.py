@@ -26,6 +26,7 @@ DEMO_EVENT_PACE = 15.0  # mean seconds between two emulated events of one user
 @click.option("--seed", default=42, show_default=True, help="Seed of the emulated accounts.")
 def demo(port: int, host: str, data_dir: Path | None, seed: int) -> None:
     """Run everything on loopback with sample accounts, and print where to look."""
+    from .channel_cli import channel_lines
     from .cli import _poll_with_progress, _wait_for_signal
     from .emulator import create_emulator_app
     from .emulator.server import serve_in_thread
@@ -80,11 +81,13 @@ def demo(port: int, host: str, data_dir: Path | None, seed: int) -> None:
                     "",
                     f"feedhub demo is running (ready in {time.monotonic() - started:.1f} s); new activity appears every few seconds.",
                     f"  dashboard  {base}  (admin password: {admin_password})",
-                    f"  RSS        {base}feeds/all.rss",
-                    f"  Atom       {base}feeds/all.atom",
-                    f"  JSON Feed  {base}feeds/all.json",
-                    f"  OPML       {base}opml",
-                    f"  per account: {base}feeds/{DEMO_ACCOUNTS[0]}.rss (and .atom, .json)",
+                    "  the channel 'all' (private: its URLs hold its token):",
+                    *channel_lines(app, services.store.channel("all"), base),
+                    f"  channels   {base}channels  (every channel's URLs and widget, for the admin)",
+                    # The emulator's sample credentials, to try the OAuth flow (an account connected again).
+                    f"  connect    {base}admin/connect  (API {emulator_server.url}, consumer key {emulated.consumer_key}, "
+                    f"secret {emulated.consumer_secret}; sign in as {emulated.users[0].login} / {emulated.users[0].password})",
+                    f"  OPML       {base}opml  (the public channels; every one for the admin)",
                     f"  data in {data_dir}" + (" (temporary)" if temporary else ""),
                     "Ctrl-C stops everything.",
                 ]

@@ -34,7 +34,8 @@ class TimelineFilter:
     ``None`` means "no condition". ``kinds`` matches ``Verb.kind``; ``queue_recent``
     selects additions to the queue (QUEUED), which is what that feed carries.
     ``min_rating`` drops activities without a rating. ``text`` is a case-insensitive
-    substring of the title's name or the account's name. ``limit`` is clamped to
+    substring of the title's name or the account's name; ``channel_text`` is a second
+    one (a channel's own) that must match as well. ``limit`` is clamped to
     1..``MAX_LIMIT``.
     """
 
@@ -44,6 +45,7 @@ class TimelineFilter:
     text: str | None = None
     since: datetime | None = None
     limit: int = DEFAULT_LIMIT
+    channel_text: str | None = None
 
     def __post_init__(self) -> None:
         if self.since is not None and self.since.tzinfo is None:
@@ -70,8 +72,8 @@ class TimelineFilter:
             return False
         if self.min_rating is not None and (activity.rating is None or activity.rating < self.min_rating):
             return False
-        if self.text:
-            needle = self.text.casefold()
+        for text in filter(None, (self.text, self.channel_text)):
+            needle = text.casefold()
             if needle not in activity.title.name.casefold() and needle not in account_name.casefold():
                 return False
         return self.since is None or activity.occurred_at >= self.since

@@ -32,11 +32,13 @@ class Verb(str, enum.Enum):
     WATCHED = "watched"
     RATED = "rated"
     RERATED = "rerated"
+    NOT_INTERESTED = "not_interested"  # the API's rating value for "not for me"
     QUEUED = "queued"
     UNQUEUED = "unqueued"
     MOVED = "moved"
     RECOMMENDED = "recommended"
     UNRECOMMENDED = "unrecommended"
+    PREDICTION_CHANGED = "prediction_changed"  # a recommendation's predicted rating moved
     POSTED = "posted"  # an entry of a generic ("other") feed
 
     @property
@@ -49,11 +51,13 @@ _VERB_KIND = {
     Verb.WATCHED: Kind.WATCHED,
     Verb.RATED: Kind.RATINGS,
     Verb.RERATED: Kind.RATINGS,
+    Verb.NOT_INTERESTED: Kind.RATINGS,
     Verb.QUEUED: Kind.QUEUE,
     Verb.UNQUEUED: Kind.QUEUE,
     Verb.MOVED: Kind.QUEUE,
     Verb.RECOMMENDED: Kind.RECOMMENDATIONS,
     Verb.UNRECOMMENDED: Kind.RECOMMENDATIONS,
+    Verb.PREDICTION_CHANGED: Kind.RECOMMENDATIONS,
     Verb.POSTED: Kind.OTHER,
 }
 
@@ -73,9 +77,9 @@ class BoxArt:
 class Title:
     """A catalog item as seen in a feed entry.
 
-    ``key`` identifies the title across feeds and formats: ``catalog:<type>/<id>`` from
-    the API's catalog URL where known, else ``link:<web url>``, else
-    ``name:<normalised name>|<year>``.
+    ``key`` identifies the title across feeds and formats: ``catalog:<id>`` from the
+    API's catalog URL or a Netflix title page link where known, else ``link:<web url>``,
+    else ``name:<normalised name>|<year>``.
     """
 
     key: str
@@ -102,6 +106,7 @@ class Entry:
     updated: datetime | None = None  # the source's timestamp for this entry
     position: int | None = None  # queue position (1-based)
     user_rating: float | None = None  # the person's own rating, 1..5
+    not_interested: bool = False  # rated "not interested" (then user_rating is None)
     predicted_rating: float | None = None
     watched_at: datetime | None = None
     summary: str | None = None  # plain text, for generic feeds

@@ -25,7 +25,12 @@ _RATING_SCHEMES = (
     "http://api.netflix.com/catalog/titles/mpaa_ratings",
     "http://api.netflix.com/categories/tv_ratings",
 )
-_CATALOG_PATH = re.compile(r"/catalog/titles/(.+?)/?$")
+# The API's catalog URLs end with the title's id, whatever its type:
+# /catalog/titles/movies/<id>, /catalog/titles/series/<id>/seasons/<id>, /programs/<id>.
+_CATALOG_PATH = re.compile(r"/catalog/titles/(?:[^/]+/)*?(\d+)/?$")
+# Netflix's public title pages, which an entry without the catalog link may still give
+# (an RSS view of the same feed): /Movie/<slug>/<id>, the same id as the catalog's.
+_TITLE_PAGE = re.compile(r"/Movie/[^/]+/(\d+)/?$")
 _YEAR_IN_NAME = re.compile(r"\s*\((\d{4})\)\s*$")
 
 
@@ -92,12 +97,16 @@ def _entry(raw: Mapping[str, Any], kind: Kind, fields: _Fields) -> Entry | None:
 
 
 def title_key(catalog_url: str | None, web_url: str | None, name: str, year: int | None) -> str:
-    """One title is one title: catalog id, else web link, else normalised name and year."""
-    if catalog_url and (match := _CATALOG_PATH.search(urlsplit(catalog_url).path)):
-        return f"catalog:{match.group(1)}"
+    """One title is one title: its catalog id (from the catalog URL, else from a title
+    page link), else the web link, else the normalised name and year."""
+    for url, shape in ((catalog_url, _CATALOG_PATH), (web_url, _TITLE_PAGE)):
+        if url and (match := shape.search(urlsplit(url).path)):
+            return f"catalog:{match.group(1)}"
     if web_url:
         return f"link:{web_url}"
-    folded = unicodedata.normalize("NFKD", name).casefold()
+    # Accents off (NFKD, then drop the combining marks), so "Crème" and "Creme" agree.
+    decomposed = unicodedata.normalize("NFKD", name)
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
     folded = re.sub(r"[^\w]+", " ", folded).strip()
     return f"name:{folded}|{year or ''}"
 

@@ -5,21 +5,27 @@
 ``poll_source`` is what both the scheduler and ``feedhub poll`` run. Each step is a
 call with plain data in between; the only side effects are the HTTP requests and the
 one transaction at the end.
+
+Netflix-style sources are read in pages of ``PAGE_SIZE``; the first poll of one is its
+backfill (``on_page`` hears of each page). Event feeds (``INCREMENTAL_KINDS``) then
+remember their newest entry's time and later polls send it as ``updated_min``, so they
+read only what is new.
 """
 from __future__ import annotations
 
 import logging
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from .dates import rfc3339
 from .decide import decide, entry_key
 from .fetch import FetchError, FetchResult, Fetcher, Outcome, Validators
-from .models import Entry, Kind, Snapshot
+from .models import Activity, Entry, Kind, Snapshot
 from .normalize import normalize
 from .parse import ParsedFeed, parse_feed
 from .storage import Store
@@ -30,6 +36,9 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 500  # the API's own limit for max_results
 MAX_PAGES = 20  # 10,000 entries: bounded backfill
+# Event feeds: once backfilled, later polls ask only for what is new (updated_min).
+# Lists are read whole, since only a whole list shows what left it.
+INCREMENTAL_KINDS = frozenset({Kind.WATCHED, Kind.QUEUE_RECENT})
 MAX_BACKOFF = timedelta(days=1)
 MAX_RETRY_AFTER = timedelta(days=1)
 
@@ -43,6 +52,9 @@ class PollReport:
     changed_entries: int = 0
     new_activities: int = 0
     duration: float = 0.0
+    # What this poll decided happened (the new ones among them were committed); WebSub
+    # pings ask which channels show them.
+    activities: tuple[Activity, ...] = field(default=(), repr=False)
 
 
 def is_netflix_style(url: str, kind: Kind) -> bool:
@@ -57,17 +69,24 @@ def with_params(url: str, **params: object) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def poll_source(store: Store, fetcher: Fetcher, source: SourceRow, now: Callable[[], datetime]) -> PollReport:
+# Told after each page of a paged read: (source, entries read so far, total announced).
+PageProgress = Callable[[SourceRow, int, int | None], None]
+
+
+def poll_source(
+    store: Store, fetcher: Fetcher, source: SourceRow, now: Callable[[], datetime], on_page: PageProgress | None = None
+) -> PollReport:
     """Poll one source and commit what it showed; never raises for a bad source."""
     started_at, started = now(), time.monotonic()
-    paged = is_netflix_style(source.url, source.kind)
-    first_url = with_params(source.url, max_results=PAGE_SIZE, start_index=0) if paged else source.url
+    params = _paging(source)
+    first_url = with_params(source.url, **params, start_index=0) if params is not None else source.url
     result = fetcher.fetch(first_url, Validators(source.etag, source.last_modified))
     snapshot: Snapshot | None = None
+    read_all = False
     outcome, message = result.outcome, result.message
     if outcome is Outcome.OK:
         try:
-            snapshot = _snapshot(fetcher, source, result, first_url, paged, started_at)
+            snapshot, read_all = _snapshot(fetcher, source, result, params, started_at, on_page)
         except FetchError as exc:
             outcome, message = exc.outcome, str(exc)
     counts = (0, 0)
@@ -80,10 +99,13 @@ def poll_source(store: Store, fetcher: Fetcher, source: SourceRow, now: Callable
             new_entries=tuple((entry_key(e), e) for e in decision.new),
             changed_entries=tuple((entry_key(e), e) for e in decision.changed),
             gone_keys=tuple(decision.gone),
+            seen_keys=tuple(keyed),
             activities=decision.activities,
         )
         counts = (len(decision.new), len(decision.changed))
         message = f"{len(snapshot.entries)} entries" + ("" if snapshot.complete else " (incomplete: a page failed)")
+        if params and "updated_min" in params:
+            message += f" updated since {params['updated_min']}"
     duration = time.monotonic() - started
     poll = PollRow(
         source_id=source.id,
@@ -98,23 +120,61 @@ def poll_source(store: Store, fetcher: Fetcher, source: SourceRow, now: Callable
         message=message,
     )
     values = _source_values(source, result, outcome, message, started_at)
+    if snapshot is not None and read_all and params is not None and source.kind in INCREMENTAL_KINDS:
+        values["updated_min"] = _newest(snapshot.entries, source.updated_min)
+        if values["updated_min"] != source.updated_min:
+            # The next poll asks for another URL, whose ETag cannot be this one; the last
+            # change of the feed (If-Modified-Since) still says whether anything is new.
+            values["etag"] = None
     added = store.save_poll(PollWrite(source.id, source.account_id, poll, values, **write_args))
     log.info("polled %s (%s): %s, %d new activities", source.url_display, source.kind.value, outcome.value, added)
-    return PollReport(source.id, outcome, message, counts[0], counts[1], added, duration)
+    return PollReport(source.id, outcome, message, counts[0], counts[1], added, duration, write_args.get("activities", ()))
 
 
-def _snapshot(fetcher: Fetcher, source: SourceRow, first: FetchResult, first_url: str, paged: bool, now: datetime) -> Snapshot:
+def _paging(source: SourceRow) -> dict[str, object] | None:
+    """The API's parameters for reading this source (None: not a Netflix-style feed):
+    the biggest pages, and ``updated_min`` once an event feed has been backfilled."""
+    if not is_netflix_style(source.url, source.kind):
+        return None
+    params: dict[str, object] = {"max_results": PAGE_SIZE}
+    if source.kind in INCREMENTAL_KINDS and source.updated_min is not None:
+        # RFC 3339, which the reference accepts beside Unix seconds; items updated at
+        # that very second come again and are recognised as seen.
+        params["updated_min"] = rfc3339(source.updated_min)
+    return params
+
+
+def _newest(entries: tuple[Entry, ...], before: datetime | None) -> datetime | None:
+    """Where the next increment starts: the newest entry's time (or where it started)."""
+    times = [e.updated for e in entries if e.updated is not None]
+    if before is not None:
+        times.append(before)
+    return max(times, default=None)
+
+
+def _snapshot(
+    fetcher: Fetcher,
+    source: SourceRow,
+    first: FetchResult,
+    params: dict[str, object] | None,
+    now: datetime,
+    on_page: PageProgress | None,
+) -> tuple[Snapshot, bool]:
+    """The snapshot, paging on while ``opensearch:totalResults`` says there is more (at
+    most ``MAX_PAGES``), and whether no page failed."""
     parsed = parse_feed(first.body, first.content_type)
     entries: list[Entry] = list(normalize(parsed, source.kind))
-    complete = True
-    if paged:
+    complete = read_all = True
+    if params is not None:
         total = _total_results(parsed)
         start = len(parsed.entries)
         pages = 1
+        if on_page:
+            on_page(source, start, total)
         while total is not None and start < total and pages < MAX_PAGES:
-            page = fetcher.fetch(with_params(source.url, max_results=PAGE_SIZE, start_index=start))
+            page = fetcher.fetch(with_params(source.url, **params, start_index=start))
             if page.outcome is not Outcome.OK:
-                complete = False
+                read_all = False
                 break
             page_parsed = parse_feed(page.body, page.content_type)
             if not page_parsed.entries:
@@ -122,9 +182,11 @@ def _snapshot(fetcher: Fetcher, source: SourceRow, first: FetchResult, first_url
             entries.extend(normalize(page_parsed, source.kind))
             start += len(page_parsed.entries)
             pages += 1
+            if on_page:
+                on_page(source, start, total)
         if total is not None and start < total:
             complete = False
-    return Snapshot(source.kind, tuple(entries), now, complete)
+    return Snapshot(source.kind, tuple(entries), now, complete and read_all), read_all
 
 
 def _total_results(parsed: ParsedFeed) -> int | None:

@@ -14,9 +14,12 @@ from typing import Callable, Iterable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from .poll import PollReport, poll_source
+from .feeds_list import refresh_after_rejection, refresh_due
+from .fetch import Outcome
+from .poll import PageProgress, PollReport, poll_source
 from .services import Services
 from .storage.rows import SourceRow
+from .websub import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +29,13 @@ TICK_SECONDS = 5
 class Poller:
     """Runs the pipeline for many sources at once, at most ``max_concurrency``."""
 
-    def __init__(self, services: Services):
+    def __init__(self, services: Services, on_page: PageProgress | None = None):
         self.services = services
+        self._on_page = on_page  # hears of each page of a paged read (the CLI's backfill progress)
         self._pool = ThreadPoolExecutor(services.settings.max_concurrency, thread_name_prefix="feedhub-poll")
         self._in_flight: set[int] = set()
         self._lock = threading.Lock()
+        self._publisher = Publisher(services.settings, services.store)
 
     def poll_many(self, sources: Iterable[SourceRow], on_done: Callable[[SourceRow, PollReport], None] | None = None) -> list[PollReport]:
         with self._lock:
@@ -43,20 +48,26 @@ class Poller:
             reports.append(report)
             if on_done:
                 on_done(source, report)
+        # A refused feed may mean re-issued tokens: its feeds list names the new ones.
+        refresh_after_rejection(self.services, {s.account_id for s, r in zip(todo, reports) if r.outcome is Outcome.TOKEN_REJECTED})
         return reports
 
     def _poll_one(self, source: SourceRow) -> PollReport:
         try:
-            return poll_source(self.services.store, self.services.fetcher, source, self.services.now)
+            report = poll_source(self.services.store, self.services.fetcher, source, self.services.now, self._on_page)
         finally:
             with self._lock:
                 self._in_flight.discard(source.id)
+        self._publisher.poll_committed(source, report)  # queued: never holds up polling
+        return report
 
     def poll_due(self) -> list[PollReport]:
+        refresh_due(self.services)  # feeds lists first: new tokens before the polls that use them
         return self.poll_many(self.services.store.due_sources(self.services.now()))
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._publisher.close()
 
 
 class SchedulerLock:

@@ -7,8 +7,10 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from .config import Settings, ensure_secret_key
+from .crypto import Cipher
 from .fetch import FetchPolicy, Fetcher
 from .storage import Store
+from .storage.retention import Retention
 
 
 def utc_now() -> datetime:
@@ -37,4 +39,6 @@ def build_services(settings: Settings) -> Services:
         max_body_bytes=settings.max_body_bytes,
         allow_private_networks=settings.allow_private_networks,
     )
-    return Services(settings, Store(settings.database_url), Fetcher(policy))
+    retention = Retention(days=settings.retention_days or None, count=settings.retention_entries or None)
+    store = Store(settings.database_url, Cipher(settings.secret_key), retention)
+    return Services(settings, store, Fetcher(policy))

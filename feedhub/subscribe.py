@@ -30,8 +30,15 @@ class Added:
 
 def add_url(store: Store, fetcher: Fetcher, url: str, name: str | None, interval: int, now: datetime) -> Added:
     """Fetch ``url``, work out what it is, and create the account with its sources."""
+    document, feeds_url = read_url(fetcher, url)
+    return create(store, document, name, feeds_url, interval, now)
+
+
+def read_url(fetcher: Fetcher, url: str) -> tuple[FeedsDocument, str | None]:
+    """Fetch ``url`` and work out what it is, creating nothing: the feeds it offers, and
+    the feeds-list URL to keep with the account (None unless it is a feeds list)."""
     url = url.strip()
-    _check_http_url(url)
+    check_http_url(url)
     result = fetcher.fetch(url)
     if result.outcome is not Outcome.OK:
         raise AddError(f"cannot add {redact(url)}: {result.message}")
@@ -40,14 +47,14 @@ def add_url(store: Store, fetcher: Fetcher, url: str, name: str | None, interval
     except DiscoveryError as exc:
         raise AddError(f"cannot add {redact(url)}: {exc}") from None
     if document is not None:
-        return _create(store, document, name, url if document.form == "feeds_list" else None, interval, now)
+        return document, url if document.form == "feeds_list" else None
     try:
         parsed = parse_feed(result.body, result.content_type)
     except FetchError as exc:
         raise AddError(f"cannot add {redact(url)}: {exc}") from None
     title = parsed.title or urlsplit(url).hostname or "feed"
     feed = FoundFeed(url, title, kind_of(url, None, parsed.title))
-    return _create(store, FeedsDocument("feed", title, (feed,)), name, None, interval, now)
+    return FeedsDocument("feed", title, (feed,)), None
 
 
 def import_opml(store: Store, body: bytes, name: str | None, interval: int, now: datetime) -> Added:
@@ -56,21 +63,14 @@ def import_opml(store: Store, body: bytes, name: str | None, interval: int, now:
         document = read_opml(body)
     except DiscoveryError as exc:
         raise AddError(f"cannot import: {exc}") from None
-    return _create(store, document, name, None, interval, now)
+    return create(store, document, name, None, interval, now)
 
 
-def _create(store: Store, document: FeedsDocument, name: str | None, feeds_url: str | None, interval: int, now: datetime) -> Added:
-    for feed in document.feeds:
-        _check_http_url(feed.url)
-    seen: set[tuple[str, Kind]] = set()
-    new_sources = []
-    for feed in document.feeds:
-        if (feed.url, feed.kind) in seen:
-            continue  # listed twice in the same document
-        seen.add((feed.url, feed.kind))
-        new_sources.append(NewSource(feed.url, redact(feed.url), feed.title or feed.kind.value, feed.kind))
+def create(store: Store, document: FeedsDocument, name: str | None, feeds_url: str | None, interval: int, now: datetime) -> Added:
+    """Create the account of ``document`` with its sources, all or nothing."""
+    new_sources = new_sources_of(document)
     key = account_key(feeds_url, [f.url for f in document.feeds])
-    account_name = (name or _default_name(document, key)).strip()
+    account_name = (name or default_name(document, key)).strip()
     if not account_name:
         raise AddError("the account name cannot be empty")
     try:
@@ -78,6 +78,20 @@ def _create(store: Store, document: FeedsDocument, name: str | None, feeds_url: 
     except ValueError as exc:  # DuplicateError
         raise AddError(f"cannot add: {exc}") from None
     return Added(account, sources, document.form)
+
+
+def new_sources_of(document: FeedsDocument) -> list[NewSource]:
+    """The sources ``document`` asks for, each once; ``AddError`` if a URL is not http(s)."""
+    for feed in document.feeds:
+        check_http_url(feed.url)
+    seen: set[tuple[str, Kind]] = set()
+    new_sources = []
+    for feed in document.feeds:
+        if (feed.url, feed.kind) in seen:
+            continue  # listed twice in the same document
+        seen.add((feed.url, feed.kind))
+        new_sources.append(NewSource(feed.url, redact(feed.url), feed.title or feed.kind.value, feed.kind))
+    return new_sources
 
 
 def account_key(feeds_url: str | None, feed_urls: list[str]) -> str:
@@ -90,13 +104,14 @@ def account_key(feeds_url: str | None, feed_urls: list[str]) -> str:
     return f"feeds:{digest}"
 
 
-def _default_name(document: FeedsDocument, key: str) -> str:
+def default_name(document: FeedsDocument, key: str) -> str:
+    """The name an account gets when none is given."""
     if key.startswith("netflix:"):
         return f"netflix-{key.removeprefix('netflix:')[:8]}"
     return document.title[:80]
 
 
-def _check_http_url(url: str) -> None:
+def check_http_url(url: str) -> None:
     try:
         parts = urlsplit(url)
     except ValueError:

@@ -13,14 +13,21 @@ from feedhub.services import build_services
 START = datetime(2026, 1, 15, 12, 0, tzinfo=timezone.utc)
 
 
-@pytest.fixture
-def emulator():
-    """The emulator with three users and a clock the test controls (fixed at START)."""
-    app = create_emulator_app(seed=7, users=3, start=START, pace_seconds=20.0)
+def start_emulator(seed: int = 7):
+    """The emulator with three users and a clock the test controls (fixed at START),
+    serving on loopback: (the emulator, its server)."""
+    app = create_emulator_app(seed=seed, users=3, start=START, pace_seconds=20.0)
     emulated = app.extensions["emulator"]
     emulated.clock.set(START)
     server = serve_in_thread(app)
     emulated.base_url = server.url
+    return emulated, server
+
+
+@pytest.fixture
+def emulator():
+    """The emulator with three users and a clock the test controls (fixed at START)."""
+    emulated, server = start_emulator()
     yield emulated
     server.stop()
 

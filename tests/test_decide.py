@@ -416,7 +416,8 @@ def test_rerated_with_a_new_date() -> None:
     d = run(Kind.RATINGS, [rating(1, 5.0, updated=DAY2)], previous=state((rating(1, 3.0),)))
     (a,) = d.activities
     assert (a.verb, a.rating, a.previous_rating, a.occurred_at) == (Verb.RERATED, 5.0, 3.0, DAY2)
-    assert a.id == activity_id(ACCOUNT, Verb.RERATED, "catalog:movies/1", "3->5", "2026-01-11T21:00:00Z")
+    # One rating given at one moment is one event, under the rated verb's id.
+    assert a.id == activity_id(ACCOUNT, Verb.RATED, "catalog:movies/1", "", "2026-01-11T21:00:00Z")
 
 
 @pytest.mark.parametrize("updated", [pytest.param(DAY1, id="same-date"), pytest.param(None, id="undated")])
@@ -424,7 +425,7 @@ def test_rerated_without_a_new_date_is_dated_when_seen(updated) -> None:
     d = run(Kind.RATINGS, [rating(1, 2.5, updated=updated)], previous=state((rating(1, 4, updated=updated),)))
     (a,) = d.activities
     assert (a.verb, a.occurred_at) == (Verb.RERATED, NOW)
-    assert a.id == activity_id(ACCOUNT, Verb.RERATED, "catalog:movies/1", "4->2.5", NOW_ISO)
+    assert a.id == activity_id(ACCOUNT, Verb.RATED, "catalog:movies/1", "", NOW_ISO)
 
 
 def test_rating_detail_does_not_depend_on_int_or_float() -> None:
@@ -446,6 +447,51 @@ def test_rating_detail_does_not_depend_on_int_or_float() -> None:
 def test_rating_changes(old, new, expected) -> None:
     d = run(Kind.RATINGS, [rating(1, new, DAY2)], previous=state((rating(1, old),)))
     assert [a.verb for a in d.activities] == expected
+
+
+def not_interested(n: int | str, updated: datetime | None = DAY1) -> Entry:
+    return entry(Kind.RATINGS, n, not_interested=True, updated=updated)
+
+
+def test_not_interested_new_title() -> None:
+    (a,) = run(Kind.RATINGS, [not_interested(1)], previous={}).activities
+    assert (a.verb, a.rating, a.previous_rating, a.occurred_at) == (Verb.NOT_INTERESTED, None, None, DAY1)
+    assert a.verb.kind is Kind.RATINGS
+    assert a.id == activity_id(ACCOUNT, Verb.RATED, "catalog:movies/1", "", "2026-01-10T20:30:15Z")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        pytest.param(rating(1, 4.0), not_interested(1, DAY2), (Verb.NOT_INTERESTED, None, None, DAY2), id="rated-then-not-interested"),
+        pytest.param(not_interested(1), rating(1, 4.0, DAY2), (Verb.RATED, 4.0, None, DAY2), id="not-interested-then-rated"),
+        pytest.param(rating(1, None), not_interested(1, DAY2), (Verb.NOT_INTERESTED, None, None, DAY2), id="cleared-then-not-interested"),
+        pytest.param(not_interested(1), not_interested(1, DAY2), None, id="still-not-interested"),
+        pytest.param(not_interested(1), rating(1, None, DAY2), None, id="not-interested-cleared"),
+        pytest.param(rating(1, 4.0), not_interested(1, DAY1), (Verb.NOT_INTERESTED, None, None, NOW), id="undated-change-seen-now"),
+    ],
+)
+def test_not_interested_changes(old: Entry, new: Entry, expected) -> None:
+    d = run(Kind.RATINGS, [new], previous=state((old,)))
+    got = [(a.verb, a.rating, a.previous_rating, a.occurred_at) for a in d.activities]
+    assert got == ([expected] if expected else [])
+
+
+def test_first_poll_publishes_dated_not_interested() -> None:
+    d = run(Kind.RATINGS, [not_interested(1), not_interested(2, updated=None)], previous=None)
+    assert verbs(d) == [(Verb.NOT_INTERESTED, "1")]
+
+
+def test_a_rating_event_keeps_its_id_when_the_previous_value_is_unknown() -> None:
+    # Re-adding a source: the ratings feed shows only the latest value, so what was a
+    # re-rating (3 → 5) is now seen as a first rating of 5. Same moment, same id.
+    (rerated,) = run(Kind.RATINGS, [rating(1, 5.0, DAY2)], previous=state((rating(1, 3.0),))).activities
+    (readded,) = run(Kind.RATINGS, [rating(1, 5.0, DAY2)], previous=None, now=NOW + timedelta(days=9)).activities
+    assert (rerated.verb, readded.verb) == (Verb.RERATED, Verb.RATED)
+    assert rerated.id == readded.id
+    # A rating given at another moment is another event.
+    (first,) = run(Kind.RATINGS, [rating(1, 3.0)], previous=None).activities
+    assert first.id != rerated.id
 
 
 def test_rating_none_for_a_new_title_gives_no_activity() -> None:
@@ -494,9 +540,60 @@ def test_unrecommended_when_gone(updated, occurrence) -> None:
     assert a.id == activity_id(ACCOUNT, Verb.UNRECOMMENDED, "catalog:movies/1", "", occurrence)
 
 
-def test_changed_prediction_is_changed_without_activity() -> None:
+def test_prediction_moved_by_half_a_star_is_published_once() -> None:
     d = run(Kind.RECOMMENDATIONS, [rec(1, 4.5)], previous=state((rec(1, 3.5),)))
-    assert d.changed == (rec(1, 4.5),) and d.activities == ()
+    assert d.changed == (rec(1, 4.5),)
+    (a,) = d.activities
+    assert (a.verb, a.rating, a.previous_rating, a.occurred_at) == (Verb.PREDICTION_CHANGED, 4.5, 3.5, NOW)
+    assert a.verb.kind is Kind.RECOMMENDATIONS
+    assert a.id == activity_id(ACCOUNT, Verb.PREDICTION_CHANGED, "catalog:movies/1", "3.5->4.5", NOW_ISO)
+    # The next poll compares with what was stored: nothing more to say.
+    assert run(Kind.RECOMMENDATIONS, [rec(1, 4.5)], previous=state(d.changed)).activities == ()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "published"),
+    [
+        pytest.param(3.6, 4.1, True, id="exactly-half-a-star-despite-binary-floats"),
+        pytest.param(4.1, 3.6, True, id="downwards"),
+        pytest.param(3.5, 3.9, False, id="less-than-half-a-star"),
+        pytest.param(3.5, 3.5, False, id="unchanged"),
+    ],
+)
+def test_prediction_threshold(old: float, new: float, published: bool) -> None:
+    d = run(Kind.RECOMMENDATIONS, [rec(1, new)], previous=state((rec(1, old),)))
+    assert [a.verb for a in d.activities] == ([Verb.PREDICTION_CHANGED] if published else [])
+
+
+def test_small_prediction_moves_add_up_from_the_last_published_value() -> None:
+    stored = state((rec(1, 3.5),))
+    seen = []
+    for step, predicted in enumerate((3.7, 3.9, 4.1, 4.2)):
+        d = run(Kind.RECOMMENDATIONS, [rec(1, predicted)], previous=stored, now=NOW + timedelta(hours=step))
+        seen += [(a.previous_rating, a.rating) for a in d.activities]
+        stored = {**stored, **state(d.changed)}
+    # 3.7 and 3.9 are too close to 3.5; 4.1 is not, and becomes the new baseline.
+    assert seen == [(3.5, 4.1)]
+    assert stored["catalog:movies/1"].predicted_rating == 4.1
+
+
+def test_small_prediction_move_alone_is_no_change_to_store() -> None:
+    d = run(Kind.RECOMMENDATIONS, [rec(1, 3.8)], previous=state((rec(1, 3.5),)))
+    assert d.changed == () and d.activities == ()
+
+
+def test_small_prediction_move_keeps_the_baseline_beside_other_changes() -> None:
+    old = rec(1, 3.5)
+    new = entry(Kind.RECOMMENDATIONS, 1, predicted_rating=3.8, updated=DAY1, summary="a new synopsis")
+    d = run(Kind.RECOMMENDATIONS, [new], previous=state((old,)))
+    (stored,) = d.changed
+    assert (stored.summary, stored.predicted_rating) == ("a new synopsis", 3.5)
+    assert d.activities == ()
+
+
+def test_prediction_appearing_is_no_change_of_prediction() -> None:
+    d = run(Kind.RECOMMENDATIONS, [rec(1, 4.0)], previous=state((rec(1, None),)))
+    assert d.activities == () and d.changed == (rec(1, 4.0),)
 
 
 def test_recommendations_incomplete_snapshot_removes_nothing() -> None:

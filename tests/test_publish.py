@@ -98,6 +98,9 @@ ITEMS = (
         minutes_ago=9,
     ),
     make_item(Verb.RATED, make_title("Solaris", 1972), account="alex", minutes_ago=10),
+    make_item(Verb.NOT_INTERESTED, make_title("Cats", 2019), minutes_ago=11),
+    make_item(Verb.PREDICTION_CHANGED, make_title("Ikiru", 1952), rating=4.0, previous_rating=3.5,
+              minutes_ago=12),
 )
 TRICKY_ITEM = make_item(Verb.WATCHED, make_title(TRICKY_NAME, None), account="Mum & Dad")
 
@@ -234,6 +237,12 @@ HEADLINES = [
     (ITEMS[7], "Tron (1982) no longer recommended for home"),
     (ITEMS[8], "alex posted Diary entry"),
     (ITEMS[9], "alex rated Solaris (1972)"),
+    (ITEMS[10], "home marked Cats (2019) as not interested"),
+    (ITEMS[11], "Ikiru (1952): predicted rating for home changed from 3.5 to 4.0 ★★★★☆"),
+    (
+        make_item(Verb.NOT_INTERESTED, also=("alex",)),
+        "home marked Braveheart (1995) as not interested (also marked by alex)",
+    ),
     (make_item(Verb.RERATED, rating=2.0), "home re-rated Braveheart (1995) ★★☆☆☆"),
     (make_item(Verb.QUEUED), "home added Braveheart (1995) to the queue"),
     (make_item(Verb.MOVED, position=1), "home moved Braveheart (1995) to #1 in the queue"),

@@ -54,8 +54,9 @@ def test_no_secret_in_any_output(tmp_path, emulator, caplog):
     for path in ["/", "/opml", "/api/accounts", "/api/activities?limit=500", "/feeds/nope.rss", "/api/nope", "/feeds/all.rss?limit=x"]:
         outputs.append(client.get(path).get_data(as_text=True))
     for channel in ("all", "home", "alex"):
+        token = app.extensions["feedhub"].store.channel(channel).token  # channels are private
         for fmt in ("rss", "atom", "json"):
-            response = client.get(f"/feeds/{channel}.{fmt}?limit=500")
+            response = client.get(f"/feeds/{channel}.{fmt}?limit=500&token={token}")
             assert response.status_code == 200
             outputs.append(response.get_data(as_text=True))
     outputs += [record.getMessage() for record in caplog.records]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ import feedparser
 import pytest
 from lxml import etree
 
-from feedhub.channels import channel_names, feed_id, resolve
+from feedhub.channels import feed_id
 from feedhub.config import load_settings
 from feedhub.decide import activity_id
 from feedhub.models import Activity, BoxArt, Kind, Title, Verb
@@ -131,10 +132,18 @@ def seed(store) -> None:
     store.save_poll(poll(alex_recs.id, alex.id, (ALEX_RECOMMENDED,), outcome="token_rejected", message=leaked, state="needs_token"))
 
 
+def make_public(store) -> None:
+    """Channels are private by default; these tests read them as any reader would
+    (tests/test_channels.py covers private channels and their tokens)."""
+    for channel in store.channels():
+        store.replace_channel(channel.name, replace(channel.spec, public=True), T0)
+
+
 @pytest.fixture
 def app(tmp_path):
     app = create_app({"data_dir": tmp_path, "database_url": f"sqlite:///{tmp_path}/t.db"})
     seed(app.extensions["feedhub"].store)
+    make_public(app.extensions["feedhub"].store)
     yield app
     app.extensions["feedhub"].close()
 
@@ -163,12 +172,9 @@ def ids(response) -> list[str]:
 # channels -----------------------------------------------------------------------
 
 
-def test_channels_are_all_and_one_per_account():
-    assert channel_names(["sam", "home", "all", "alex"]) == ["all", "alex", "home", "sam"]
-    assert resolve("all", ["home"]) is None
-    assert resolve("home", ["home", "alex"]) == frozenset({"home"})
-    with pytest.raises(LookupError):
-        resolve("nobody", ["home"])
+def test_channels_are_all_and_one_per_account(app):
+    found = {c.name: c.spec.accounts for c in app.extensions["feedhub"].store.channels()}
+    assert found == {"all": None, "alex": frozenset({"alex"}), "home": frozenset({"home"})}
     assert feed_id("all") == "tag:feedhub,2026:channel:all"
     assert feed_id("a b/c") == "tag:feedhub,2026:channel:a%20b%2Fc"
 
@@ -216,18 +222,19 @@ def test_feed_documents_name_the_channel_and_link_themselves(client):
     assert feed.findtext("a:id", namespaces=ns) == "tag:feedhub,2026:channel:home"
     assert feed.find("a:link[@rel='self']", ns).get("href") == "http://localhost/feeds/home.atom?kind=watched"
     alternates = {link.get("href") for link in feed.findall("a:link[@rel='alternate']", ns)}
-    assert {"http://localhost/", "http://localhost/feeds/home.rss?kind=watched", "http://localhost/feeds/home.json?kind=watched"} <= alternates
+    assert {"http://localhost/c/home", "http://localhost/feeds/home.rss?kind=watched", "http://localhost/feeds/home.json?kind=watched"} <= alternates
     assert feed.findtext("a:updated", namespaces=ns) == "2026-01-15T11:00:00Z"  # the newest item's time
 
 
 def test_base_url_setting_makes_the_self_links(tmp_path):
     app = create_app({"data_dir": tmp_path, "base_url": "https://feeds.example.org/hub"})
+    make_public(app.extensions["feedhub"].store)
     try:
         feed = json.loads(app.test_client().get("/feeds/all.json?limit=5").data)
     finally:
         app.extensions["feedhub"].close()
     assert feed["feed_url"] == "https://feeds.example.org/hub/feeds/all.json?limit=5"
-    assert feed["home_page_url"] == "https://feeds.example.org/hub/"
+    assert feed["home_page_url"] == "https://feeds.example.org/hub/c/all"
     assert feed["items"] == []
 
 
@@ -357,7 +364,8 @@ def test_opml_lists_every_channel(client):
         "http://localhost/feeds/home.rss",
     ]
     assert [o.get("text") for o in outlines] == ["feedhub — all", "feedhub — alex", "feedhub — home"]
-    assert all(o.get("type") == "rss" and o.get("htmlUrl") == "http://localhost/" for o in outlines)
+    assert all(o.get("type") == "rss" for o in outlines)
+    assert [o.get("htmlUrl") for o in outlines] == [f"http://localhost/c/{name}" for name in ("all", "alex", "home")]
 
 
 # dashboard -------------------------------------------------------------------------
@@ -375,8 +383,8 @@ def test_dashboard_shows_accounts_sources_timeline_and_feeds(client):
     assert "http://api.netflix.example/users/T1/queues/instant?feed_token=REDACTED&amp;oauth_consumer_key=REDACTED" in page
     assert '<span class="badge ok">ok</span>' in page
     assert '<span class="badge ok">not modified</span>' in page
-    assert '<span class="badge error">token rejected</span>' in page
-    assert '<span class="badge state">needs token</span>' in page
+    assert '<span class="badge token">needs new tokens</span>' in page
+    assert '<code class="code">token_rejected</code>' in page
     assert "2026-01-15 12:00 UTC" in page  # last poll, absolute
     # The timeline, newest first, with box art and stars.
     first, second = page.index("alex watched Braveheart (1995)"), page.index("home watched Braveheart (1995)")
@@ -400,14 +408,14 @@ def test_dashboard_pages_through_the_timeline(app, client):
         for n in range(60)
     )
     store.save_poll(poll(watched.id, account.id, many))
-    first = client.get("/").get_data(as_text=True)
+    first = client.get("/timeline").get_data(as_text=True)
     assert "Film 043" in first and "Film 044" not in first  # 6 seeded + 44 = 50
-    assert 'href="/?page=2#timeline"' in first
-    second = client.get("/?page=2").get_data(as_text=True)
+    assert 'href="/timeline?page=2"' in first
+    second = client.get("/timeline?page=2").get_data(as_text=True)
     assert "Film 044" in second and "Film 059" in second and "Film 043" not in second
-    assert 'href="/#timeline"' in second and "page=3" not in second
-    assert client.get("/?page=abc").status_code == 400
-    assert client.get("/?page=11").status_code == 400
+    assert 'href="/timeline"' in second and "page=3" not in second
+    assert client.get("/timeline?page=abc").status_code == 400
+    assert client.get("/timeline?page=11").status_code == 400
 
 
 def test_dashboard_says_when_in_words(tmp_path):
@@ -454,6 +462,7 @@ def test_absolute_time_and_badges():
 
 def test_empty_dashboard(tmp_path):
     app = create_app({"data_dir": tmp_path})
+    make_public(app.extensions["feedhub"].store)
     try:
         page = app.test_client().get("/").get_data(as_text=True)
     finally:
@@ -470,6 +479,7 @@ def test_wsgi_module_serves_the_app_from_the_environment(tmp_path, monkeypatch):
     wsgi = importlib.import_module("wsgi")
     try:
         assert wsgi.app.extensions["feedhub"].settings.data_dir == tmp_path
+        make_public(wsgi.app.extensions["feedhub"].store)
         assert wsgi.app.test_client().get("/feeds/all.rss").status_code == 200
     finally:
         wsgi.app.extensions["feedhub"].close()

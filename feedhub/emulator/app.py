@@ -16,7 +16,7 @@ import zlib
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from http import HTTPStatus
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
@@ -37,6 +37,10 @@ from .atom import (
 )
 from .catalog import Catalog, CatalogTitle
 from .clock import Clock
+from .oauth import OAuthProvider, oauth_routes, signed_user
+from .refusal import Refusal as _Refusal
+from .refusal import refused
+from .script import ScriptedEvent, to_event, watched_history
 from .world import Feed, FeedItem, FeedTokens, User, UserState, World
 
 DEFAULT_MAX_RESULTS = 25
@@ -165,7 +169,9 @@ class Emulator:
     def __init__(self, world: World, clock: Clock) -> None:
         self.world = world
         self.clock = clock
+        self.oauth = OAuthProvider.seeded(world)
         self._faults: list[_ArmedFault] = []
+        self._scripts: dict[int, list[ScriptedEvent]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -179,6 +185,20 @@ class Emulator:
     @property
     def consumer_key(self) -> str:
         return self.world.consumer_key
+
+    @property
+    def consumer_secret(self) -> str:
+        """The shared secret of ``consumer_key``, for signing OAuth requests."""
+        return next(c.secret for c in self.oauth.consumers if c.key == self.consumer_key)
+
+    def revoke(self, user_index: int, consumer_key: str | None = None) -> int:
+        """The user takes back an application's access (the emulator's own by default):
+        its access tokens and the user's feed and feeds-list tokens stop working."""
+        return self.oauth.revoke(user_index, consumer_key or self.consumer_key, self.clock.now())
+
+    def rotate_feed_tokens(self, user_index: int) -> User:
+        """New feed tokens for the user; the feeds list names them from now on."""
+        return self.world.reissue_tokens(user_index, self.clock.now())
 
     def state(self, user_index: int) -> UserState:
         """What the user's feeds show now."""
@@ -206,6 +226,30 @@ class Emulator:
 
     def feed_links(self, base_url: str, user_index: int) -> list[FeedLink]:
         return [FeedLink(self.feed_url(base_url, user_index, feed), FEEDS[feed].rel, FEEDS[feed].title) for feed in Feed]
+
+    def script(self, user_index: int, events: Iterable[ScriptedEvent]) -> tuple[ScriptedEvent, ...]:
+        """Make the user do ``events``, each at its time, on top of the simulated activity.
+
+        All or nothing: a title that does not fit its action, or a time not later than
+        what the emulator has already served for the user, raises ``ValueError``.
+        """
+        if not 0 <= user_index < len(self.users):
+            raise ValueError(f"no user with index {user_index}")
+        events = tuple(events)
+        world = self.world
+        self.world.script(
+            user_index,
+            [to_event(event, self.catalog, lambda title: world.predicted_rating(user_index, title)) for event in events],
+        )
+        with self._lock:
+            self._scripts.setdefault(user_index, []).extend(events)
+        return events
+
+    @property
+    def scripts(self) -> dict[int, tuple[ScriptedEvent, ...]]:
+        """The events scripted so far, by user index."""
+        with self._lock:
+            return {index: tuple(events) for index, events in sorted(self._scripts.items())}
 
     def set_time(self, now: datetime) -> datetime:
         return self.clock.set(now)
@@ -263,35 +307,36 @@ def create_emulator_app(
     start: datetime | None = None,
     pace_seconds: float = 20.0,
     clock: Clock | None = None,
+    history_watched: int = 0,
+    simulated: bool = True,
 ) -> Flask:
     """The emulator as a WSGI app. ``start`` (default: the clock's now, floored to the
-    minute) divides the 60 days of made-up history from the live events."""
+    minute) divides the 60 days of made-up history from the live events.
+
+    ``history_watched``: every user has also watched that many different titles, spread
+    over the history (the catalog grows to hold them), for backfills through many pages.
+    ``simulated=False``: users do nothing on their own, only what is scripted
+    (``Emulator.script``) and ``history_watched``.
+    """
     clock = clock or Clock()
     if start is None:
         start = clock.now().replace(second=0, microsecond=0)
-    world = World(Catalog.generate(seed), seed=seed, users=users, start=start, pace_seconds=pace_seconds)
+    if history_watched < 0:
+        raise ValueError("history_watched must not be negative")
+    # About 95 % of a catalog can be watched (movies and episodes); leave room to spare.
+    catalog = Catalog.generate(seed, size=max(400, history_watched * 5 // 4))
+    world = World(catalog, seed=seed, users=users, start=start, pace_seconds=pace_seconds, simulated=simulated)
+    if history_watched:
+        for user in world.users:
+            seed_text = f"feedhub-emulator-history:{seed}:{user.index}"
+            world.script(user.index, watched_history(catalog, history_watched, world.history_start, world.start, seed_text))
     app = Flask(__name__, static_folder=None)
     app.extensions["emulator"] = Emulator(world, clock)
     app.register_blueprint(routes)
+    app.register_blueprint(oauth_routes)
+    app.register_error_handler(_Refusal, refused)
     return app
 
-
-
-class _Refusal(Exception):
-    """A request the emulator answers with a short plain-text error."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-@routes.errorhandler(_Refusal)
-def _refused(refusal: _Refusal) -> Response:
-    response = Response(refusal.message + "\n", refusal.status, content_type=TEXT_TYPE)
-    if refusal.status == 401:
-        response.headers["WWW-Authenticate"] = f'OAuth realm="{request.host_url}"'
-    return response
 
 
 @routes.before_app_request
@@ -335,10 +380,11 @@ def home() -> Response:
 @routes.get("/users/<user_id>/feeds")
 def feeds_list(user_id: str) -> Response:
     emulator = _emulator()
-    user = _authorised(user_id, lambda tokens: tokens.feeds_list)
+    # A request signed with the user's access token, or the feeds-list token (extension).
+    user = signed_user(user_id) or _authorised(user_id, lambda tokens: tokens.feeds_list)
     links = emulator.feed_links(request.host_url, user.index)
-    # The list never changes: it dates from when the tokens were issued.
-    issued = emulator.world.history_start
+    # The list changes only when tokens are re-issued: it dates from then.
+    issued = emulator.world.tokens_issued_at(user.index)
     output = request.args.get("output")
     if output == "opml":
         body, content_type = render_feeds_opml(links, issued), OPML_TYPE
@@ -421,6 +467,25 @@ def control_faults() -> Response | tuple[Response, int]:
     return jsonify(faults=[rule.to_json() for rule in emulator.faults])
 
 
+@routes.route("/_emulator/script", methods=["GET", "POST"])
+def control_script() -> Response | tuple[Response, int]:
+    emulator = _emulator()
+    if request.method == "POST":
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict) or data.keys() != {"user", "events"} or not isinstance(data["events"], list):
+            return _json_error('send {"user": index, "events": [{"at", "action", "title_id", …}]}')
+        if isinstance(data["user"], bool) or not isinstance(data["user"], int):
+            return _json_error("user is the index of a user")
+        try:
+            events = [ScriptedEvent.from_json(event, parse_moment) for event in data["events"]]
+            emulator.script(data["user"], events)
+        except (TypeError, ValueError) as exc:
+            return _json_error(str(exc))
+        return jsonify(user=data["user"], events=[event.to_json() for event in events]), 201
+    scripts = emulator.scripts
+    return jsonify(users=[{"index": index, "events": [e.to_json() for e in events]} for index, events in scripts.items()])
+
+
 @routes.get("/_emulator/users")
 def control_users() -> Response:
     emulator, base = _emulator(), request.host_url
@@ -430,6 +495,8 @@ def control_users() -> Response:
                 "index": user.index,
                 "id": user.id,
                 "name": user.name,
+                "login": user.login,
+                "password": user.password,
                 "feeds_list": emulator.feeds_list_url(base, user.index),
                 "feeds_list_opml": emulator.feeds_list_url(base, user.index, output="opml"),
                 "feeds": {feed.value: emulator.feed_url(base, user.index, feed) for feed in Feed},

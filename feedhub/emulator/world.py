@@ -6,7 +6,9 @@ A user's activity is a stream of events that is a pure function of (seed, user i
 live phase with one event every ``pace_seconds`` on average, for ever. Events are made
 lazily, in order, from one random stream per user, so the same inputs always give the
 same events whenever they are asked for. ``state_at`` replays them up to a time, from
-cached checkpoints. Knows nothing of HTTP or XML.
+cached checkpoints. Scripted events (``World.script``, see ``script.py``) happen too, in
+time order with the simulated ones; a world made with ``simulated=False`` has only those.
+Knows nothing of HTTP or XML.
 """
 from __future__ import annotations
 
@@ -16,12 +18,13 @@ import copy
 import enum
 import hashlib
 import hmac
+import math
 import random
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from itertools import islice
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 from .catalog import Catalog, CatalogTitle
 
@@ -79,10 +82,16 @@ class User:
     first_name: str
     last_name: str
     tokens: FeedTokens = field(repr=False)
+    password: str = field(default="", repr=False)  # for the OAuth login page
 
     @property
     def name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def login(self) -> str:
+        """What the OAuth login page takes as the subscriber's name."""
+        return f"{self.first_name}.{self.last_name}".lower()
 
 
 @dataclass(frozen=True)
@@ -187,7 +196,17 @@ class Recommend:
     predicted_rating: float
 
 
-Event = QueueAdd | QueueRemove | QueueMove | Watch | Rate | Recommend
+@dataclass(frozen=True)
+class Repredict:
+    """A recommendation's predicted rating changes (only scripted: the simulation's
+    predictions depend on the user and the title alone)."""
+
+    at: datetime
+    title: CatalogTitle
+    predicted_rating: float
+
+
+Event = QueueAdd | QueueRemove | QueueMove | Watch | Rate | Recommend | Repredict
 
 
 class World:
@@ -201,6 +220,7 @@ class World:
         users: int,
         start: datetime,
         pace_seconds: float = 20.0,
+        simulated: bool = True,
     ) -> None:
         if users < 1:
             raise ValueError("the emulator needs at least one user")
@@ -213,17 +233,51 @@ class World:
         self.start = _whole_second(start)
         self.history_start = self.start - HISTORY
         self.pace_seconds = pace_seconds
+        self.simulated = simulated  # False: users do only what is scripted (``script``)
         self.consumer_key = base64.b32encode(_secret(seed, "consumer_key")).decode("ascii").lower()[:24]
         self.users = _make_users(seed, users)
         self._by_id = {user.id: user for user in self.users}
+        # Per user: how often its feed tokens and its feeds-list token were re-issued, and when.
+        self._issues: list[tuple[int, int, datetime]] = [(0, 0, self.history_start)] * users
+        self._issue_lock = threading.Lock()
         self._timelines = tuple(_Timeline(self, index) for index in range(users))
 
     def user(self, user_id: str) -> User | None:
         return self._by_id.get(user_id)
 
+    def secret(self, purpose: str) -> bytes:
+        """Bytes derived from the seed for ``purpose``: the same for the same seed."""
+        return _secret(self.seed, purpose)
+
     def state_at(self, user: User | int, at: datetime) -> UserState:
         index = user.index if isinstance(user, User) else user
         return self._timelines[index].state_at(at)
+
+    def script(self, index: int, events: Sequence[Event]) -> None:
+        """Make user ``index`` do ``events`` too, each at its time, after any simulated
+        event of the same second. All or nothing: every event must be later than the
+        latest moment already served for this user, since that past has been shown."""
+        self._timelines[index].script(events)
+
+    def predicted_rating(self, index: int, title: CatalogTitle) -> float:
+        """User ``index``'s predicted rating of ``title``, as recommendations show it."""
+        return self._timelines[index].predicted_rating(title)
+
+    def reissue_tokens(self, index: int, at: datetime, *, feeds_list: bool = False) -> User:
+        """Give user ``index`` new feed tokens (and a new feeds-list token with
+        ``feeds_list``), as the API does when access is revoked; the old ones stop working."""
+        with self._issue_lock:
+            feeds, lists, _ = self._issues[index]
+            self._issues[index] = (feeds + 1, lists + int(feeds_list), _whole_second(at))
+            old = self.users[index]
+            user = replace(old, tokens=_make_tokens(self.seed, index, feeds + 1, lists + int(feeds_list)))
+            self.users = self.users[:index] + (user,) + self.users[index + 1 :]
+            self._by_id = {**self._by_id, user.id: user}
+        return user
+
+    def tokens_issued_at(self, index: int) -> datetime:
+        """When user ``index``'s current tokens were issued (the start of the history at first)."""
+        return self._issues[index][2]
 
 
 def _secret(seed: int, purpose: str) -> bytes:
@@ -247,24 +301,31 @@ def _make_users(seed: int, count: int) -> tuple[User, ...]:
 
 
 def _make_user(seed: int, index: int, first_name: str, last_name: str) -> User:
-    def token(purpose: str) -> str:
-        # Like the reference's tokens: "T1" and 64 characters from [A-Za-z0-9._].
-        raw = base64.urlsafe_b64encode(_secret(seed, f"user:{index}:{purpose}")).decode("ascii")
-        return "T1" + raw.replace("-", ".")
-
     user_id = "T1" + base64.urlsafe_b64encode(_secret(seed, f"user:{index}:id")).decode("ascii")[:40]
     return User(
         index=index,
         id=user_id,
         first_name=first_name,
         last_name=last_name,
-        tokens=FeedTokens(
-            queue=token("queue"),
-            watched=token("watched"),
-            recommendations=token("recommendations"),
-            ratings=token("ratings"),
-            feeds_list=token("feeds_list"),
-        ),
+        tokens=_make_tokens(seed, index, 0, 0),
+        password=base64.urlsafe_b64encode(_secret(seed, f"user:{index}:password")).decode("ascii")[:16],
+    )
+
+
+def _make_tokens(seed: int, index: int, feeds_issue: int, list_issue: int) -> FeedTokens:
+    """The tokens of one issue; the first issue's are those of every earlier version."""
+
+    def token(purpose: str, issue: int) -> str:
+        # Like the reference's tokens: "T1" and 64 characters from [A-Za-z0-9._].
+        label = f"user:{index}:{purpose}" + (f":{issue}" if issue else "")
+        return "T1" + base64.urlsafe_b64encode(_secret(seed, label)).decode("ascii").replace("-", ".")
+
+    return FeedTokens(
+        queue=token("queue", feeds_issue),
+        watched=token("watched", feeds_issue),
+        recommendations=token("recommendations", feeds_issue),
+        ratings=token("ratings", feeds_issue),
+        feeds_list=token("feeds_list", list_issue),
     )
 
 
@@ -309,6 +370,8 @@ class _Replay:
     def apply(self, event: Event) -> None:
         at = event.at
         match event:
+            case QueueAdd(title=title) if self._queued_title(title.id) is not None:
+                pass  # already queued (only a scripted event can ask): nothing changes
             case QueueAdd(title=title, position=position):
                 item = QueueItem(title, at, None)
                 if not title.available:
@@ -322,9 +385,10 @@ class _Replay:
             case QueueRemove(title=title):
                 self._unqueue(title, at)
             case QueueMove(title=title, position=position):
-                index = next(i for i, item in enumerate(self.queue) if item.title.id == title.id)
-                self.queue.insert(position - 1, self.queue.pop(index))
-                self._touch(Feed.QUEUE, at)
+                index = next((i for i, item in enumerate(self.queue) if item.title.id == title.id), None)
+                if index is not None:  # a scripted move of a title not in the queue changes nothing
+                    self.queue.insert(position - 1, self.queue.pop(index))
+                    self._touch(Feed.QUEUE, at)
             case Watch(title=title, viewed_seconds=viewed):
                 self.watched.pop(title.id, None)  # a re-watch moves the title to the top
                 self.watched[title.id] = WatchedItem(title, at, viewed)
@@ -350,6 +414,11 @@ class _Replay:
                 if len(self.recommendations) > MAX_RECOMMENDATIONS:
                     del self.recommendations[next(iter(self.recommendations))]
                 self._touch(Feed.RECOMMENDATIONS, at)
+            case Repredict(title=title, predicted_rating=predicted):
+                if (held := self.recommendations.get(title.id)) is not None:
+                    # Keeps its place and its date: only the prediction changes.
+                    self.recommendations[title.id] = replace(held, predicted_rating=predicted)
+                    self._touch(Feed.RECOMMENDATIONS, at)
 
     def _queued_title(self, title_id: int) -> CatalogTitle | None:
         return next((i.title for i in (*self.queue, *self.saved) if i.title.id == title_id), None)
@@ -386,15 +455,25 @@ class _Timeline:
         self._events: list[Event] = []
         self._times: list[int] = []  # Unix seconds of the events, for bisection
         self._checkpoints = [self._head.copy()]  # [k]: the state after k * _CHECKPOINT_EVERY events
-        self._pending = self._next_time(int(world.history_start.timestamp()))
+        # When the next simulated event happens; never, for a world without simulation.
+        self._pending: float = self._next_time(int(world.history_start.timestamp())) if world.simulated else math.inf
+        self._scripted: list[tuple[int, Event]] = []  # (Unix seconds, event), in time order
+        self._served = -math.inf  # the latest moment asked for: the past that has been shown
         self._cached: tuple[int, UserState] | None = None
         self._lock = threading.Lock()
 
     def state_at(self, at: datetime) -> UserState:
         moment = at.timestamp()
         with self._lock:
-            while self._pending <= moment:
-                self._happen(self._pending)
+            self._served = max(self._served, moment)
+            while True:
+                scripted = self._scripted[0][0] if self._scripted else math.inf
+                if min(self._pending, scripted) > moment:
+                    break
+                if self._pending <= scripted:  # a simulated event first at the same second
+                    self._happen(int(self._pending))
+                else:
+                    self._record(*self._scripted.pop(0))
             count = bisect.bisect_right(self._times, moment)
             if self._cached is None or self._cached[0] != count:
                 if count == len(self._events):
@@ -407,14 +486,32 @@ class _Timeline:
                 self._cached = (count, state)
             return self._cached[1]
 
+    def script(self, events: Sequence[Event]) -> None:
+        with self._lock:
+            for event in events:
+                if event.at.timestamp() <= self._served:
+                    raise ValueError(
+                        f"an event at {event.at.isoformat()} is not later than what the emulator has "
+                        "already served for this user; script events in its future"
+                    )
+            timed = [(int(event.at.timestamp()), event) for event in events]
+            # A stable sort: events of the same second happen in the order given.
+            self._scripted = sorted(self._scripted + timed, key=lambda pair: pair[0])
+
+    def predicted_rating(self, title: CatalogTitle) -> float:
+        with self._lock:
+            return self._predicted_rating(title)
+
     def _happen(self, timestamp: int) -> None:
-        event = self._decide(_at(timestamp))
+        self._record(timestamp, self._decide(_at(timestamp)))
+        self._pending = self._next_time(timestamp)
+
+    def _record(self, timestamp: int, event: Event) -> None:
         self._head.apply(event)
         self._events.append(event)
         self._times.append(timestamp)
         if len(self._events) % _CHECKPOINT_EVERY == 0:
             self._checkpoints.append(self._head.copy())
-        self._pending = self._next_time(timestamp)
 
     def _next_time(self, last: int) -> int:
         if last < self._start:

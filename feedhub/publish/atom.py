@@ -15,6 +15,7 @@ from __future__ import annotations
 from lxml import etree
 
 from feedhub.models import TimelineItem
+from feedhub.publish import structured
 from feedhub.publish.document import HTML_MEDIA_TYPE, MEDIA_TYPES, FeedDocument
 from feedhub.publish.text import add, content_html, headline, http_url, plain_summary, rfc3339, tags
 
@@ -22,7 +23,7 @@ FORMAT = "atom"
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
-_NSMAP = {None: ATOM_NS, "media": MEDIA_NS}
+_NSMAP = {None: ATOM_NS, "media": MEDIA_NS, structured.PREFIX: structured.NAMESPACE}
 
 
 def render(doc: FeedDocument) -> bytes:
@@ -66,6 +67,7 @@ def _add_entry(feed: etree._Element, doc: FeedDocument, item: TimelineItem) -> N
     art = http_url(activity.title.box_art.best)
     if art:
         add(entry, f"{{{MEDIA_NS}}}thumbnail", url=art)
+    structured.add_element(entry, item)
 
 
 def _atom(name: str) -> str:

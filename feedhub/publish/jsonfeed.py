@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from feedhub.models import TimelineItem
+from feedhub.publish import structured
 from feedhub.publish.document import FeedDocument
 from feedhub.publish.text import (
     clean,
@@ -65,4 +66,5 @@ def _item(doc: FeedDocument, item: TimelineItem) -> dict[str, Any]:
     entry["date_modified"] = rfc3339(activity.occurred_at)
     entry["authors"] = [{"name": clean(item.account_name)}]
     entry["tags"] = list(tags(item))
+    entry["_feedhub"] = structured.json_extension(item)
     return entry

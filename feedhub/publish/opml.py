@@ -12,7 +12,7 @@ from datetime import datetime
 
 from lxml import etree
 
-from feedhub.publish.text import add, rfc822
+from feedhub.publish.text import add, clean, rfc822
 
 MEDIA_TYPE = "text/x-opml; charset=utf-8"
 EXTENSION = "opml"
@@ -41,9 +41,14 @@ def render_opml(
     *,
     date_created: datetime,
     owner_name: str | None = None,
+    warning: str | None = None,
 ) -> bytes:
-    """An OPML 2.0 document listing ``outlines``, UTF-8."""
+    """An OPML 2.0 document listing ``outlines``, UTF-8; ``warning`` is written as a
+    comment at its top, where a person who opens the file reads it first."""
     opml = etree.Element("opml", {"version": "2.0"})
+    if warning:
+        # "--" may not appear inside an XML comment (XML 1.0 §2.5).
+        opml.addprevious(etree.Comment(" " + clean(warning).replace("--", "- -") + " "))
     head = add(opml, "head")
     add(head, "title", title)
     add(head, "dateCreated", rfc822(date_created))
@@ -53,7 +58,7 @@ def render_opml(
     body = add(opml, "body")
     for outline in outlines:
         _add_outline(body, outline)
-    return etree.tostring(opml, xml_declaration=True, encoding="utf-8", pretty_print=True)
+    return etree.tostring(opml.getroottree(), xml_declaration=True, encoding="utf-8", pretty_print=True)
 
 
 def _add_outline(parent: etree._Element, outline: OpmlOutline) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from lxml import etree
 
 from feedhub.models import TimelineItem
+from feedhub.publish import structured
 from feedhub.publish.atom import ATOM_NS, MEDIA_NS
 from feedhub.publish.document import MEDIA_TYPES, FeedDocument
 from feedhub.publish.text import add, content_html, headline, http_url, rfc822, tags
@@ -23,7 +24,7 @@ from feedhub.publish.text import add, content_html, headline, http_url, rfc822, 
 FORMAT = "rss"
 
 DC_NS = "http://purl.org/dc/elements/1.1/"
-_NSMAP = {"atom": ATOM_NS, "dc": DC_NS, "media": MEDIA_NS}
+_NSMAP = {"atom": ATOM_NS, "dc": DC_NS, "media": MEDIA_NS, structured.PREFIX: structured.NAMESPACE}
 _ATOM_LINK = f"{{{ATOM_NS}}}link"
 
 _SPEC_URL = "https://www.rssboard.org/rss-specification"
@@ -67,3 +68,4 @@ def _add_item(channel: etree._Element, doc: FeedDocument, item: TimelineItem) ->
     art = http_url(activity.title.box_art.best)
     if art:
         add(element, f"{{{MEDIA_NS}}}thumbnail", url=art)
+    structured.add_element(element, item)

@@ -31,11 +31,13 @@ _ALSO = {
     Verb.WATCHED: "also watched by",
     Verb.RATED: "also rated by",
     Verb.RERATED: "also re-rated by",
+    Verb.NOT_INTERESTED: "also marked by",
     Verb.QUEUED: "also queued by",
     Verb.UNQUEUED: "also removed by",
     Verb.MOVED: "also moved by",
     Verb.RECOMMENDED: "also for",
     Verb.UNRECOMMENDED: "also for",
+    Verb.PREDICTION_CHANGED: "also for",
     Verb.POSTED: "also posted by",
 }
 
@@ -83,6 +85,9 @@ def headline(item: TimelineItem) -> str:
             line = _words(who, "re-rated", name, "from", previous, "to", rating)
         case Verb.RERATED:
             line = _words(who, "re-rated", name, rating)
+        case Verb.NOT_INTERESTED:
+            # Said in words, never as stars: it is no rating at all (docs/decisions.md).
+            line = _words(who, "marked", name, "as not interested")
         case Verb.QUEUED:
             line = _words(who, "added", name, "to the queue", _position("at", activity.position))
         case Verb.UNQUEUED:
@@ -100,10 +105,14 @@ def headline(item: TimelineItem) -> str:
             line = _words(name, "recommended for", who, rating and f"(predicted {rating})")
         case Verb.UNRECOMMENDED:
             line = _words(name, "no longer recommended for", who)
+        case Verb.PREDICTION_CHANGED:
+            # Numbers as well as stars: a move of half a star may not change the stars.
+            change = _change(activity.previous_rating, activity.rating)
+            line = _words(f"{name}: predicted rating for", who, change, rating)
         case Verb.POSTED:
             line = _words(who, "posted", name)
     if item.also:
-        line = _words(line, f"({_ALSO[activity.verb]} {_names(item.also)})")
+        line = _words(line, f"({_ALSO[activity.verb]} {names_in_words(item.also)})")
     return clean(line)
 
 
@@ -163,11 +172,18 @@ def _words(*words: str | None) -> str:
     return " ".join(word for word in words if word)
 
 
+def _change(before: float | None, after: float | None) -> str | None:
+    """``changed from 3.5 to 4.0``, or ``changed to 4.0`` when the old value is unknown."""
+    if after is None:
+        return "changed"
+    return f"changed from {before:.1f} to {after:.1f}" if before is not None else f"changed to {after:.1f}"
+
+
 def _position(preposition: str, position: int | None) -> str | None:
     return f"{preposition} #{position}" if position is not None else None
 
 
-def _names(names: Iterable[str]) -> str:
+def names_in_words(names: Iterable[str]) -> str:
     """``alex``, ``alex and sam``, ``alex, sam and kim``."""
     *rest, last = names
     return f"{', '.join(rest)} and {last}" if rest else last

@@ -1,7 +1,7 @@
 """The ``activities`` table: what happened, with ids that never change."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Iterable
 
 from sqlalchemy import func, or_, select
@@ -48,6 +48,7 @@ def recent(
     text: str | None = None,
     since: datetime | None = None,
     limit: int = 50,
+    channel_text: str | None = None,
 ) -> list[tuple[str, Activity]]:
     """(account name, activity) pairs, newest first, filtered in SQL the same way
     ``merge.TimelineFilter.matches`` filters (None: no condition)."""
@@ -58,8 +59,7 @@ def recent(
         query = query.where(activities.c.verb.in_(sorted(v.value for v in verbs)))
     if min_rating is not None:
         query = query.where(activities.c.rating >= min_rating)
-    if text:
-        needle = text.casefold()
+    for needle in [t.casefold() for t in (text, channel_text) if t]:
         # Account names are few: match them here with the same casefold as merge.
         names = [n for n in conn.execute(select(accounts.c.name)).scalars() if needle in n.casefold()]
         pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -84,6 +84,19 @@ def about_titles(conn: Connection, title_keys: list[str], accounts_named: frozen
 
 def _joined():
     return select(accounts.c.name, activities.c.data).join(accounts, accounts.c.id == activities.c.account_id)
+
+
+def daily_counts(conn: Connection, since: datetime) -> list[tuple[str, date, int]]:
+    """(account name, UTC day, activities that day) since ``since``."""
+    day = func.date(activities.c.occurred_at)  # stored as UTC on both databases
+    query = (
+        select(accounts.c.name, day.label("day"), func.count().label("n"))
+        .join(accounts, accounts.c.id == activities.c.account_id)
+        .where(activities.c.occurred_at >= since)
+        .group_by(accounts.c.name, day)
+    )
+    # SQLite answers date() with text, PostgreSQL with a date.
+    return [(r.name, date.fromisoformat(str(r.day)), r.n) for r in conn.execute(query)]
 
 
 def latest_change(conn: Connection) -> datetime | None:

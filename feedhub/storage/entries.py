@@ -5,18 +5,34 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
-from ..models import Entry
+from ..models import Entry, Kind
 from .codec import dump, load_entry
-from .dialect import insert_ignore
-from .schema import entries
+from .dialect import upsert
+from .schema import accounts, entries, sources
 
 
 def present(conn: Connection, source_id: int) -> dict[str, Entry]:
     query = select(entries.c.key, entries.c.data).where(entries.c.source_id == source_id, entries.c.present.is_(True))
     return {r.key: load_entry(r.data) for r in conn.execute(query)}
+
+
+def count_present(conn: Connection, source_id: int) -> int:
+    query = select(func.count()).select_from(entries).where(entries.c.source_id == source_id, entries.c.present.is_(True))
+    return conn.execute(query).scalar_one()
+
+
+def present_of_kind(conn: Connection, kind: Kind) -> list[tuple[str, Entry]]:
+    """(account name, entry) for what the sources of ``kind`` list now."""
+    query = (
+        select(accounts.c.name, entries.c.data)
+        .join(sources, sources.c.id == entries.c.source_id)
+        .join(accounts, accounts.c.id == sources.c.account_id)
+        .where(sources.c.kind == kind.value, entries.c.present.is_(True))
+    )
+    return [(r.name, load_entry(r.data)) for r in conn.execute(query)]
 
 
 def by_keys(conn: Connection, source_id: int, keys: list[str]) -> dict[str, Entry]:
@@ -28,11 +44,25 @@ def by_keys(conn: Connection, source_id: int, keys: list[str]) -> dict[str, Entr
     return found
 
 
-def write(conn: Connection, source_id: int, new: Iterable[tuple[str, Entry]], changed: Iterable[tuple[str, Entry]], gone: Iterable[str], now: datetime) -> None:
+def write(
+    conn: Connection,
+    source_id: int,
+    new: Iterable[tuple[str, Entry]],
+    changed: Iterable[tuple[str, Entry]],
+    gone: Iterable[str],
+    now: datetime,
+    seen: Iterable[str] = (),
+) -> None:
+    """Store a poll's entries: ``new`` and ``changed`` ones, ``gone`` list entries (kept,
+    no longer present), and ``seen``: every key of the snapshot, last seen ``now``."""
     rows = [dict(source_id=source_id, key=k, data=dump(e), present=True, first_seen=now, last_seen=now) for k, e in new]
     if rows:
-        conn.execute(insert_ignore(conn, entries, ["source_id", "key"]), rows)
+        # A title back in a list it had left is new to the list, but its archived row
+        # exists: it comes back to life (present again, as the source shows it now).
+        conn.execute(upsert(conn, entries, ["source_id", "key"], ["data", "present", "last_seen"]), rows)
+    written = {row["key"] for row in rows}
     for key, entry in changed:
+        written.add(key)
         conn.execute(
             update(entries)
             .where(entries.c.source_id == source_id, entries.c.key == key)
@@ -44,4 +74,11 @@ def write(conn: Connection, source_id: int, new: Iterable[tuple[str, Entry]], ch
             update(entries)
             .where(entries.c.source_id == source_id, entries.c.key.in_(gone[start : start + 500]))
             .values(present=False)
+        )
+    untouched = [key for key in seen if key not in written]
+    for start in range(0, len(untouched), 500):
+        conn.execute(
+            update(entries)
+            .where(entries.c.source_id == source_id, entries.c.key.in_(untouched[start : start + 500]))
+            .values(last_seen=now)
         )

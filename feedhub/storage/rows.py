@@ -18,6 +18,20 @@ class AccountRow:
 
 
 @dataclass(frozen=True)
+class CredentialsRow:
+    """The OAuth 1.0a credentials of an account connected through the API."""
+
+    account_id: int
+    api_base: str  # the API's root, e.g. http://api.netflix.com/
+    user_id: str
+    updated_at: datetime | None
+    consumer_key: str = field(repr=False)  # secret
+    consumer_secret: str = field(repr=False)  # secret
+    access_token: str = field(repr=False)  # secret
+    access_secret: str = field(repr=False)  # secret
+
+
+@dataclass(frozen=True)
 class SourceRow:
     id: int
     account_id: int
@@ -39,6 +53,7 @@ class SourceRow:
     error_count: int
     entry_count: int
     url: str = field(repr=False)  # secret: only fetch uses it
+    updated_min: datetime | None = None  # increments from here on (see poll.py); None: backfill
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,7 @@ class PollRow:
     changed_entries: int
     new_activities: int
     message: str | None
+    present_entries: int | None = None  # entries listed after the poll; set by storage
 
 
 @dataclass(frozen=True)
@@ -74,4 +90,5 @@ class PollWrite:
     new_entries: tuple = ()  # (key, Entry) pairs
     changed_entries: tuple = ()
     gone_keys: tuple = ()
+    seen_keys: tuple = ()  # every key of the snapshot: seen now, and never pruned by this poll
     activities: tuple = ()

@@ -26,6 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeDecorator
 
+from .sealed import Fingerprint, Sealed
+
 SCHEMA_VERSION = 1
 
 
@@ -64,9 +66,28 @@ accounts = Table(
     Column("name", String(200), nullable=False, unique=True),
     # Stable identity used in activity ids (e.g. the Netflix user id); never a secret.
     Column("key", String(300), nullable=False, unique=True),
-    Column("feeds_url", Text),  # secret: the feeds list this account came from, if any
+    Column("feeds_url", Sealed()),  # secret: the feeds list this account came from, if any
     Column("feeds_url_display", Text),
     Column("created_at", UTCDateTime(), nullable=False),
+    # The living feeds list (feeds_list.py): when it is next read, and how the last read went.
+    Column("feeds_due_at", UTCDateTime()),  # None: the account has no feeds list
+    Column("feeds_checked_at", UTCDateTime()),
+    Column("feeds_outcome", String(32)),
+    Column("feeds_message", Text),
+)
+
+# OAuth 1.0a credentials of an account connected through the API (oauth_client.py).
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("api_base", Text, nullable=False),  # e.g. http://api.netflix.com/ (no secret)
+    Column("user_id", String(200), nullable=False),
+    Column("consumer_key", Sealed(), nullable=False),
+    Column("consumer_secret", Sealed(), nullable=False),
+    Column("access_token", Sealed(), nullable=False),
+    Column("access_secret", Sealed(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 sources = Table(
@@ -76,9 +97,10 @@ sources = Table(
     Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
     Column("kind", String(32), nullable=False),
     Column("title", String(300), nullable=False),
-    Column("url", Text, nullable=False),  # secret
+    Column("url", Sealed(), nullable=False),  # secret: encrypted at rest
     Column("url_display", Text, nullable=False),  # redacted, for people
-    Column("url_hash", String(64), nullable=False, unique=True),
+    # Keyed: the digest of kind and URL (sources.url_hash), as an HMAC with the secret key.
+    Column("url_hash", Fingerprint(), nullable=False, unique=True),
     Column("state", String(32), nullable=False, default="active"),
     Column("etag", Text),
     Column("last_modified", Text),
@@ -92,6 +114,9 @@ sources = Table(
     Column("error_count", Integer, nullable=False, default=0),
     Column("entry_count", Integer, nullable=False, default=0),
     Column("created_at", UTCDateTime(), nullable=False),
+    # After a complete backfill of an event feed: the newest entry's time, sent as the
+    # API's updated_min so that later polls read only what is new (poll.py).
+    Column("updated_min", UTCDateTime()),
     Index("ix_sources_due", "state", "next_due_at"),
 )
 
@@ -140,7 +165,47 @@ polls = Table(
     Column("changed_entries", Integer, nullable=False, default=0),
     Column("new_activities", Integer, nullable=False, default=0),
     Column("message", Text),
+    # Entries the source listed after this poll (a queue's length); None when it failed.
+    Column("present_entries", Integer),
     Index("ix_polls_source_time", "source_id", "started_at"),
+)
+
+# What an add form found (a feeds list, an OPML file or a feed), kept between its
+# preview and its creation. ``data`` holds the feed URLs: secret.
+previews = Table(
+    "previews",
+    metadata,
+    Column("id", String(64), primary_key=True),  # a random token, in the preview's URL
+    Column("data", Sealed(), nullable=False),  # encrypted at rest: it holds feed URLs
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# The republished channels (SPEC §1, §6): a named filter, private unless ``public``.
+# ``account_id`` names the account a channel was made for: removed with it.
+channels = Table(
+    "channels",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE")),
+    Column("all_accounts", Boolean, nullable=False),  # else the rows of channel_accounts
+    Column("kinds", Text),  # comma list; NULL: every kind
+    Column("min_rating", Float),
+    Column("text", Text),
+    Column("since", UTCDateTime()),
+    Column("public", Boolean, nullable=False),
+    Column("token", Sealed(), nullable=False),  # secret: reads a private channel
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+channel_accounts = Table(
+    "channel_accounts",
+    metadata,
+    Column("channel_id", Integer, ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
 )
 
 # Migrations from version N to N+1, in order. Version 1 is the initial schema.

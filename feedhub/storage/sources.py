@@ -5,12 +5,14 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, case, func, literal, select, update
 from sqlalchemy.engine import Connection
 
+from ..crypto import Cipher
 from ..models import Kind
 from .rows import NewSource, SourceRow
 from .schema import accounts, entries, sources
+from .sealed import cipher_of
 
 
 def url_hash(url: str, kind: Kind) -> str:
@@ -45,6 +47,7 @@ def _row(r) -> SourceRow:
         error_count=r.error_count,
         entry_count=r.entry_count,
         url=r.url,
+        updated_min=r.updated_min,
     )
 
 
@@ -69,9 +72,20 @@ def insert(conn: Connection, account_id: int, new: NewSource, interval: int, now
 
 
 def existing_hashes(conn: Connection, hashes: list[str]) -> set[str]:
+    """Those of ``hashes`` that a source has (the column keeps them keyed: see ``sealed.Fingerprint``)."""
     if not hashes:
         return set()
-    return set(conn.execute(select(sources.c.url_hash).where(sources.c.url_hash.in_(hashes))).scalars())
+    stored = set(conn.execute(select(sources.c.url_hash).where(sources.c.url_hash.in_(hashes))).scalars())
+    cipher = cipher_of(conn.dialect)
+    return {h for h in hashes if cipher.fingerprint(h) in stored}
+
+
+def refingerprint(conn: Connection, cipher: Cipher) -> None:
+    """Key every source's ``url_hash`` with ``cipher`` (the secret key is changing);
+    the URLs are read with the engine's current key."""
+    for r in conn.execute(select(sources.c.id, sources.c.url, sources.c.kind)).all():
+        keyed = literal(cipher.fingerprint(url_hash(r.url, Kind(r.kind))), String)
+        conn.execute(update(sources).where(sources.c.id == r.id).values(url_hash=keyed))
 
 
 def all(conn: Connection, account_id: int | None = None) -> list[SourceRow]:
@@ -103,6 +117,31 @@ def next_due_at(conn: Connection) -> datetime | None:
 def update_after_poll(conn: Connection, source_id: int, values: dict[str, Any]) -> None:
     count = select(func.count()).select_from(entries).where(entries.c.source_id == source_id).scalar_subquery()
     conn.execute(update(sources).where(sources.c.id == source_id).values(**values, entry_count=count))
+
+
+def replace_url(conn: Connection, source_id: int, new: NewSource, now: datetime) -> None:
+    """Give a source a new URL (new tokens), keeping its id and so its entries and
+    activities; its health starts afresh and it is due at once (one its person paused
+    stays paused). The old validators belonged to the old URL."""
+    conn.execute(
+        update(sources)
+        .where(sources.c.id == source_id)
+        .values(
+            url=new.url,
+            url_display=new.url_display,
+            url_hash=url_hash(new.url, new.kind),
+            state=case((sources.c.state == "paused", "paused"), else_="active"),
+            etag=None,
+            last_modified=None,
+            error_count=0,
+            next_due_at=now,
+        )
+    )
+
+
+def stop(conn: Connection, source_id: int, state: str, message: str) -> None:
+    """Stop polling a source (``needs_token``, ``retired``), saying why."""
+    conn.execute(update(sources).where(sources.c.id == source_id).values(state=state, last_message=message))
 
 
 def set_state(conn: Connection, source_id: int, state: str, now: datetime) -> None:

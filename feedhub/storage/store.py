@@ -2,18 +2,28 @@
 in one transaction."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timezone
 from typing import Sequence
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from ..models import Activity, Entry, Verb
+from ..crypto import Cipher
+from ..fetch import Outcome
+from ..models import Activity, Entry, Kind, Verb
 from ..urls import redact
-from . import accounts, activities, entries, polls, sources
-from .rows import AccountRow, NewSource, PollRow, PollWrite, SourceRow
+from . import accounts, activities, changes, channels, credentials, entries, polls, previews, sources
+from ..channels import Channel, ChannelSpec
+from .changes import ChangeMarker
+from .retention import Pruned, Retention, prune
+from .rows import AccountRow, CredentialsRow, NewSource, PollRow, PollWrite, SourceRow
 from .schema import migrate
+from .sealed import check_key, cipher_of, reseal, seal
+
+
+# Polls after which the stored entries are what the source lists.
+_HEALTHY = frozenset(outcome.value for outcome in Outcome if outcome.healthy)
 
 
 class DuplicateError(ValueError):
@@ -43,13 +53,32 @@ def _engine(url: str) -> Engine:
 
 
 class Store:
-    def __init__(self, url: str):
+    def __init__(self, url: str, cipher: Cipher, retention: Retention = Retention()):
+        """Open (and migrate) the database; ``cipher`` seals its secrets and must be the
+        one they were sealed with (``crypto.SecretKeyError`` otherwise). ``retention``
+        limits the archive after each poll (off by default)."""
         self.engine = _engine(url)
+        self.retention = retention
+        seal(self.engine, cipher)
         with self.engine.begin() as conn:
             self.schema_version = migrate(conn)
+            check_key(conn, cipher)
+            opened = datetime.now(timezone.utc)
+            changes.ensure(conn, opened)
+            channels.make_defaults(conn, opened)
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def reseal(self, new: Cipher) -> int:
+        """Re-encrypt every stored secret with ``new`` (``feedhub rotate-key``), all in
+        one transaction; return how many values were re-encrypted."""
+        old = cipher_of(self.engine.dialect)
+        with self.engine.begin() as conn:
+            sources.refingerprint(conn, new)  # reads the URLs with the old key: first
+            count = reseal(conn, old, new)
+        seal(self.engine, new)
+        return count
 
     # accounts and sources -------------------------------------------------------
 
@@ -77,6 +106,8 @@ class Store:
                 ids = [sources.insert(conn, account_id, s, interval, now) for s in new_sources]
             except IntegrityError:
                 raise DuplicateError("a source in this list was given twice") from None
+            channels.make_for_account(conn, account_id, name, now)
+            changes.bump(conn, now)
             return accounts.by_id(conn, account_id), [sources.by_id(conn, i) for i in ids]
 
     def accounts(self) -> list[AccountRow]:
@@ -90,10 +121,65 @@ class Store:
             raise NotFoundError(f"no account named {name!r}")
         return row
 
+    def account_by_id(self, account_id: int) -> AccountRow:
+        with self.engine.connect() as conn:
+            row = accounts.by_id(conn, account_id)
+        if row is None:
+            raise NotFoundError(f"no account with id {account_id}")
+        return row
+
+    def rename_account(self, account_id: int, name: str) -> AccountRow:
+        """Give an account a new name; its key, and so its activities' ids, stay."""
+        with self.engine.begin() as conn:
+            if accounts.by_id(conn, account_id) is None:
+                raise NotFoundError(f"no account with id {account_id}")
+            other = accounts.by_name(conn, name)
+            if other is not None and other.id != account_id:
+                raise DuplicateError(f"an account named {name!r} exists already")
+            accounts.rename(conn, account_id, name)
+            changes.bump(conn)
+            return accounts.by_id(conn, account_id)
+
+    def renew_account(
+        self,
+        account_id: int,
+        feeds_url: str | None,
+        replaced: Sequence[tuple[int, NewSource]],
+        added: Sequence[NewSource],
+        interval: int,
+        now: datetime,
+    ) -> list[SourceRow]:
+        """Give an account's sources new URLs (new tokens) and add the feeds its new
+        list has that it lacked, all or nothing; ids, entries and activities stay.
+        Returns the replaced and added sources, due now (a paused one stays paused)."""
+        with self.engine.begin() as conn:
+            mine = {s.id for s in sources.all(conn, account_id)}
+            if any(source_id not in mine for source_id, _ in replaced):
+                raise NotFoundError("a source to renew is not in this account")
+            renewed = {source_id for source_id, _ in replaced}
+            others = {sources.url_hash(s.url, s.kind) for s in sources.all(conn) if s.id not in renewed}
+            taken = [n.url_display for n in [n for _, n in replaced] + list(added) if sources.url_hash(n.url, n.kind) in others]
+            if taken:
+                raise DuplicateError("already added: " + ", ".join(taken))
+            if feeds_url is not None:
+                accounts.set_feeds_url(conn, account_id, feeds_url, redact(feeds_url))
+            for source_id, new in replaced:
+                sources.replace_url(conn, source_id, new, now)
+            ids = [source_id for source_id, _ in replaced]
+            ids += [sources.insert(conn, account_id, new, interval, now) for new in added]
+            return [sources.by_id(conn, i) for i in ids]
+
+    def taken_sources(self, new_sources: Sequence[NewSource]) -> set[str]:
+        """The display URLs of those ``new_sources`` that exist already."""
+        hashes = {sources.url_hash(s.url, s.kind): s.url_display for s in new_sources}
+        with self.engine.connect() as conn:
+            return {hashes[h] for h in sources.existing_hashes(conn, list(hashes))}
+
     def remove_account(self, name: str) -> None:
         account = self.account(name)
         with self.engine.begin() as conn:
             accounts.delete(conn, account.id)
+            changes.bump(conn)
 
     def sources(self, account_id: int | None = None) -> list[SourceRow]:
         with self.engine.connect() as conn:
@@ -118,6 +204,42 @@ class Store:
         with self.engine.begin() as conn:
             sources.set_state(conn, source_id, state, now)
 
+    # connected accounts and their feeds lists ------------------------------------------
+
+    def account_by_key(self, key: str) -> AccountRow | None:
+        with self.engine.connect() as conn:
+            return accounts.by_key(conn, key)
+
+    def save_credentials(self, row: CredentialsRow, now: datetime) -> None:
+        """Keep (or replace) an account's OAuth credentials, encrypted."""
+        with self.engine.begin() as conn:
+            credentials.save(conn, row, now)
+
+    def credentials(self, account_id: int) -> CredentialsRow | None:
+        with self.engine.connect() as conn:
+            return credentials.of_account(conn, account_id)
+
+    def accounts_with_feeds_due(self, now: datetime, added_before: datetime) -> list[AccountRow]:
+        """Accounts whose feeds list is due to be read again (see ``feeds_list``)."""
+        with self.engine.connect() as conn:
+            return accounts.due_for_feeds(conn, now, added_before)
+
+    def record_feeds_check(
+        self,
+        account_id: int,
+        outcome: str,
+        message: str,
+        due_at: datetime,
+        now: datetime,
+        stopped: Sequence[tuple[int, str, str]] = (),
+    ) -> None:
+        """How reading an account's feeds list went, and the sources it stopped
+        ((id, state, why) triples), in one transaction."""
+        with self.engine.begin() as conn:
+            accounts.record_feeds_check(conn, account_id, outcome, message, due_at, now)
+            for source_id, state, why in stopped:
+                sources.stop(conn, source_id, state, why)
+
     # polling --------------------------------------------------------------------
 
     def previous_entries(self, source: SourceRow, keys: list[str]) -> dict[str, Entry] | None:
@@ -132,16 +254,64 @@ class Store:
     def save_poll(self, write: PollWrite) -> int:
         """Commit one poll's results at once; return how many activities were new."""
         with self.engine.begin() as conn:
-            entries.write(conn, write.source_id, write.new_entries, write.changed_entries, write.gone_keys, write.poll.started_at)
+            entries.write(
+                conn, write.source_id, write.new_entries, write.changed_entries, write.gone_keys, write.poll.started_at,
+                seen=write.seen_keys,
+            )
             added = activities.add(conn, write.account_id, write.activities, write.poll.started_at)
-            poll = PollRow(**{**write.poll.__dict__, "new_activities": added})
+            pruned = self._prune(conn, write)
+            present = entries.count_present(conn, write.source_id) if write.poll.outcome in _HEALTHY else None
+            poll = PollRow(**{**write.poll.__dict__, "new_activities": added, "present_entries": present})
             polls.add(conn, poll)
             sources.update_after_poll(conn, write.source_id, write.source_values)
+            if added or pruned.activities:
+                changes.bump(conn, write.poll.started_at)
         return added
+
+    def _prune(self, conn, write: PollWrite) -> Pruned:
+        """Retention after a successful poll (see ``retention``)."""
+        if not self.retention.enabled or write.poll.outcome not in _HEALTHY:
+            return Pruned()
+        source = sources.by_id(conn, write.source_id)
+        read = write.poll.outcome == Outcome.OK.value  # a snapshot, whose keys are kept
+        return prune(
+            conn, self.retention, source_id=source.id, account_id=source.account_id, is_list=source.kind.is_list,
+            keep_keys=frozenset(write.seen_keys) if read else None, now=write.poll.started_at,
+        )
 
     def recent_polls(self, source_id: int, limit: int = 20) -> list[PollRow]:
         with self.engine.connect() as conn:
             return polls.recent(conn, source_id, limit)
+
+    def recent_polls_by_source(self, limit: int = 20) -> dict[int, list[PollRow]]:
+        """The last ``limit`` polls of every source, newest first."""
+        with self.engine.connect() as conn:
+            return polls.recent_by_source(conn, limit)
+
+    def list_lengths(self, kind: Kind, since: datetime) -> list[tuple[str, datetime, int]]:
+        """(account name, poll time, entries listed) of the sources of ``kind``, oldest first."""
+        with self.engine.connect() as conn:
+            return polls.list_lengths(conn, kind, since)
+
+    def listed_entries(self, kind: Kind) -> list[tuple[str, Entry]]:
+        """(account name, entry) for what the sources of ``kind`` list now."""
+        with self.engine.connect() as conn:
+            return entries.present_of_kind(conn, kind)
+
+    # previews of additions -------------------------------------------------------------
+
+    def save_preview(self, preview_id: str, data: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            previews.save(conn, preview_id, data, now)
+
+    def preview(self, preview_id: str, now: datetime) -> str | None:
+        """A preview's data; None when it is unknown or too old."""
+        with self.engine.connect() as conn:
+            return previews.load(conn, preview_id, now)
+
+    def drop_preview(self, preview_id: str) -> None:
+        with self.engine.begin() as conn:
+            previews.delete(conn, preview_id)
 
     # reading activities ------------------------------------------------------------
 
@@ -154,17 +324,30 @@ class Store:
         text: str | None = None,
         since: datetime | None = None,
         limit: int = 50,
+        channel_text: str | None = None,
     ) -> list[tuple[str, Activity]]:
         """(account name, activity) rows, newest first (None: no condition)."""
         with self.engine.connect() as conn:
             return activities.recent(
-                conn, accounts_named=accounts_named, verbs=verbs, min_rating=min_rating, text=text, since=since, limit=limit
+                conn,
+                accounts_named=accounts_named,
+                verbs=verbs,
+                min_rating=min_rating,
+                text=text,
+                since=since,
+                limit=limit,
+                channel_text=channel_text,
             )
 
     def activities_about(self, title_keys: list[str], accounts_named: frozenset[str] | None) -> list[tuple[str, Activity]]:
         """Every activity of these accounts (None: all) about these titles."""
         with self.engine.connect() as conn:
             return activities.about_titles(conn, title_keys, accounts_named)
+
+    def daily_activity_counts(self, since: datetime) -> list[tuple[str, date, int]]:
+        """(account name, UTC day, number of activities) since ``since``."""
+        with self.engine.connect() as conn:
+            return activities.daily_counts(conn, since)
 
     def activity_count(self) -> int:
         with self.engine.connect() as conn:
@@ -173,3 +356,57 @@ class Store:
     def last_change(self) -> datetime | None:
         with self.engine.connect() as conn:
             return activities.latest_change(conn)
+
+    # channels ---------------------------------------------------------------------
+
+    def channels(self) -> list[Channel]:
+        with self.engine.connect() as conn:
+            return channels.all(conn)
+
+    def channel(self, name: str) -> Channel:
+        with self.engine.connect() as conn:
+            found = channels.by_name(conn, name)
+        if found is None:
+            raise NotFoundError(f"no channel named {name!r}")
+        return found
+
+    def add_channel(self, spec: ChannelSpec, now: datetime) -> Channel:
+        """Create a channel with a new token (``ChannelError`` for an unknown account)."""
+        with self.engine.begin() as conn:
+            if channels.by_name(conn, spec.name) is not None:
+                raise DuplicateError(f"a channel named {spec.name!r} exists already")
+            channels.insert(conn, spec, now)
+            changes.bump(conn, now)
+            return channels.by_name(conn, spec.name)
+
+    def replace_channel(self, name: str, spec: ChannelSpec, now: datetime) -> Channel:
+        """Give channel ``name`` a new spec (a new name too); its token stays."""
+        with self.engine.begin() as conn:
+            if channels.by_name(conn, name) is None:
+                raise NotFoundError(f"no channel named {name!r}")
+            if spec.name != name and channels.by_name(conn, spec.name) is not None:
+                raise DuplicateError(f"a channel named {spec.name!r} exists already")
+            channels.replace(conn, name, spec, now)
+            changes.bump(conn, now)
+            return channels.by_name(conn, spec.name)
+
+    def rotate_channel_token(self, name: str, now: datetime) -> Channel:
+        """A new token for the channel: the old one stops working at once."""
+        with self.engine.begin() as conn:
+            if channels.by_name(conn, name) is None:
+                raise NotFoundError(f"no channel named {name!r}")
+            channels.set_token(conn, name, now)
+            changes.bump(conn, now)
+            return channels.by_name(conn, name)
+
+    def remove_channel(self, name: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            if channels.by_name(conn, name) is None:
+                raise NotFoundError(f"no channel named {name!r}")
+            channels.remove(conn, name)
+            changes.bump(conn, now)
+
+    def change_marker(self) -> ChangeMarker:
+        """How many changes the store has seen and when the last was: one small read."""
+        with self.engine.connect() as conn:
+            return changes.read(conn)

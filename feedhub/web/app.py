@@ -15,15 +15,21 @@ from flask import Flask, Response
 
 from feedhub.config import load_settings
 from feedhub.services import Services, build_services
-from feedhub.web import api, auth, dashboard, errors, feeds
+from feedhub.web import admin, api, auth, channels_page, connect, dashboard, embed, errors, feeds
 from feedhub.web.context import EXTENSION
 from feedhub.web.format import FILTERS
 
-# Pages load nothing but the stylesheet and pictures, and run no script.
+# Pages load nothing but the stylesheet, pictures and the one script file under /static
+# (copy buttons, poll-now progress), which may call back only to this site.
+# Never 'unsafe-inline': no inline script, no style attribute.
 _PAGE_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self' http: https: data:; "
+    "script-src 'self'; connect-src 'self'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+
+# No request to feedhub carries more than a form or an uploaded OPML file.
+MAX_REQUEST_BYTES = 2 * 1024 * 1024
 
 
 def create_app(config: Mapping[str, Any] | None = None, services: Services | None = None) -> Flask:
@@ -37,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None, services: Services | Non
         services = build_services(load_settings(overrides=config))
     app = Flask("feedhub", static_folder="static", template_folder=str(_template_folder()))
     app.config["SECRET_KEY"] = services.settings.secret_key
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.extensions[EXTENSION] = services
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
@@ -49,7 +56,11 @@ def create_app(config: Mapping[str, Any] | None = None, services: Services | Non
 
 def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(connect.bp)
     app.register_blueprint(feeds.bp)
+    app.register_blueprint(channels_page.bp)
+    app.register_blueprint(embed.bp)
     app.register_blueprint(api.bp)
 
 

@@ -3,8 +3,9 @@ API and the dashboard.
 
 Storage narrows the rows in SQL with what it can (accounts, kinds, rating, text, date,
 limit); ``merge`` then applies the whole filter exactly, drops the rows storage added
-only to say who else did the same, orders and cuts. Bad query parameters and unknown
-channels end the request here, with a 400 or 404 that says why.
+only to say who else did the same, orders and cuts. Bad query parameters end the
+request here, with a 400 that says why; which channel a request may read is
+``web.access``'s job.
 """
 from __future__ import annotations
 
@@ -12,11 +13,9 @@ from dataclasses import replace
 
 from flask import abort, request
 
-from feedhub import channels
 from feedhub.merge import TimelineFilter, merge, parse_filter
 from feedhub.models import TimelineItem
 from feedhub.storage import Store
-from feedhub.web.context import services
 
 
 def request_filter() -> TimelineFilter:
@@ -25,22 +24,6 @@ def request_filter() -> TimelineFilter:
         return parse_filter(request.args)
     except ValueError as exc:
         abort(400, description=str(exc))
-
-
-def channel_accounts(name: str) -> frozenset[str] | None:
-    """The accounts of channel ``name`` (None: all), or a 404."""
-    try:
-        return channels.resolve(name, account_names())
-    except LookupError as exc:
-        abort(404, description=f"{exc.args[0]}; the channels are: {', '.join(channel_names())}")
-
-
-def account_names() -> list[str]:
-    return [account.name for account in services().store.accounts()]
-
-
-def channel_names() -> list[str]:
-    return channels.channel_names(account_names())
 
 
 def read_timeline(store: Store, flt: TimelineFilter, members: frozenset[str] | None) -> list[TimelineItem]:
@@ -54,6 +37,7 @@ def read_timeline(store: Store, flt: TimelineFilter, members: frozenset[str] | N
         text=flt.text,
         since=flt.since,
         limit=flt.limit,
+        channel_text=flt.channel_text,
     )
     # Who else in this channel did the same to these titles (never beyond the channel).
     related = store.activities_about(sorted({a.title.key for _, a in rows}), members)
