@@ -99,8 +99,9 @@ def sources() -> None:
         result = s.last_outcome or "not polled yet"
         if s.last_outcome and s.last_outcome not in ("ok", "not_modified"):
             result += f": {s.last_message}"
+        state = "backing off" if s.backing_off else s.state
         click.echo(
-            f"{s.id:>4}  {s.account_name[:12]:<12} {s.kind.value:<16} {s.state:<11} "
+            f"{s.id:>4}  {s.account_name[:12]:<12} {s.kind.value:<16} {state:<11} "
             f"{_when(s.last_polled_at, now):<10} {_when(s.next_due_at, now) if s.state == 'active' else '-':<10} {s.entry_count:>7}  {result}"
         )
 
@@ -264,4 +265,9 @@ main.add_command(channel)
 from .cli_accounts import connect, refresh, rotate_key  # noqa: E402  (OAuth accounts and stored secrets)
 
 for _command in (connect, refresh, rotate_key):
+    main.add_command(_command)
+
+from .cli_sources import enable, polls, resume  # noqa: E402  (stopped sources and the poll log)
+
+for _command in (enable, resume, polls):
     main.add_command(_command)

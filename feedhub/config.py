@@ -27,10 +27,13 @@ class Settings:
     base_url: str | None
     poll_interval: int  # seconds between polls of one source
     max_concurrency: int
+    max_per_host: int  # sources of one host polled at once
     allow_private_networks: bool
+    allowed_hosts: frozenset[str]  # hosts exempt from the address policy, as written in URLs
     user_agent: str
     connect_timeout: float
-    read_timeout: float
+    read_timeout: float  # the longest silence while a source answers
+    total_timeout: float  # one whole fetch, redirects included
     max_body_bytes: int
     retention_days: int  # 0: keep the archive for ever
     retention_entries: int  # 0: no limit
@@ -46,10 +49,13 @@ SETTINGS: dict[str, str] = {
     "BASE_URL": "Public base URL used in self links and OPML (default: from the request).",
     "POLL_INTERVAL": "Seconds between two polls of one source (default 900, at least 10).",
     "MAX_CONCURRENCY": "How many sources are polled at once (default 8).",
-    "ALLOW_PRIVATE_NETWORKS": "Allow sources on private, loopback and link-local addresses (default off; the demo turns it on).",
-    "USER_AGENT": "User-Agent sent to sources.",
+    "MAX_PER_HOST": "How many sources on one host are polled at once, so many feeds of one service do not hit it together (default 2).",
+    "ALLOW_PRIVATE_NETWORKS": "Allow sources on private, loopback, link-local and other non-public addresses (default off; the demo turns it on).",
+    "ALLOWED_HOSTS": "Comma-separated hosts that may be fetched even on private addresses, exactly as their URLs write them, e.g. `feeds.intranet.example,10.0.0.5` (default none).",
+    "USER_AGENT": "User-Agent sent to sources; keep a contact URL in it.",
     "CONNECT_TIMEOUT": "Seconds to wait for a connection (default 10).",
-    "READ_TIMEOUT": "Seconds to wait for the whole response (default 30).",
+    "READ_TIMEOUT": "Seconds a source may stay silent while it answers (default 30).",
+    "TOTAL_TIMEOUT": "Seconds one fetch may take in all, redirects included, however slowly the source sends (default 60).",
     "MAX_BODY_BYTES": "Largest response body accepted, after decompression (default 10 MiB).",
     "RETENTION_DAYS": "Delete archived entries last seen, and activities that happened, more than this many days ago (default 0: keep everything). What a list shows now is always kept.",
     "RETENTION_ENTRIES": "Keep at most this many archived entries per source and activities per account, the newest (default 0: no limit). What a list shows now is always kept.",
@@ -66,10 +72,13 @@ _DEFAULTS: dict[str, Any] = {
     "base_url": None,
     "poll_interval": 900,
     "max_concurrency": 8,
+    "max_per_host": 2,
     "allow_private_networks": False,
+    "allowed_hosts": "",
     "user_agent": "feedhub/0.1 (+https://github.com/feedhub/feedhub)",
     "connect_timeout": 10.0,
     "read_timeout": 30.0,
+    "total_timeout": 60.0,
     "max_body_bytes": 10 * 1024 * 1024,
     "retention_days": 0,
     "retention_entries": 0,
@@ -121,10 +130,13 @@ def _validate(raw: dict[str, Any]) -> Settings:
         "base_url": (str(raw["base_url"]).rstrip("/") + "/") if raw["base_url"] else None,
         "poll_interval": _number(raw, "poll_interval", int, minimum=10),
         "max_concurrency": _number(raw, "max_concurrency", int, minimum=1),
+        "max_per_host": _number(raw, "max_per_host", int, minimum=1),
         "allow_private_networks": _boolean(raw, "allow_private_networks"),
+        "allowed_hosts": _hosts(raw, "allowed_hosts"),
         "user_agent": str(raw["user_agent"]),
         "connect_timeout": _number(raw, "connect_timeout", float, minimum=0.1),
         "read_timeout": _number(raw, "read_timeout", float, minimum=0.1),
+        "total_timeout": _number(raw, "total_timeout", float, minimum=0.1),
         "max_body_bytes": _number(raw, "max_body_bytes", int, minimum=1024),
         "retention_days": _number(raw, "retention_days", int, minimum=0),
         "retention_entries": _number(raw, "retention_entries", int, minimum=0),
@@ -132,6 +144,17 @@ def _validate(raw: dict[str, Any]) -> Settings:
         "websub_hub": _websub_hub(raw),
     }
     return Settings(**values)
+
+
+def _hosts(raw: Mapping[str, Any], name: str) -> frozenset[str]:
+    """A comma-separated list (or, in the TOML file, a list) of host names or addresses."""
+    value = raw[name]
+    items = value if isinstance(value, (list, tuple, frozenset, set)) else str(value or "").split(",")
+    hosts = frozenset(str(item).strip().strip("[]").lower() for item in items if str(item).strip())
+    bad = sorted(h for h in hosts if not re.fullmatch(r"[a-z0-9._:\-]+", h))
+    if bad:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()} lists hosts as their URLs write them (e.g. feeds.example.org), not {bad[0]!r}")
+    return hosts
 
 
 def _websub_hub(raw: Mapping[str, Any]) -> str | None:
@@ -191,5 +214,7 @@ def describe(settings: Settings) -> str:
             from .urls import redact
 
             value = redact(value) if "://" in value and "@" in value else value
+        if isinstance(value, frozenset):
+            value = sorted(value)
         shown[f.name] = str(value) if isinstance(value, Path) else value
     return json.dumps(shown, indent=2)

@@ -2,15 +2,19 @@
 
 Reads the Netflix ``users/<id>/feeds`` document (XML ``<resource>`` form and the
 ``output=opml`` form), any OPML 1.0/2.0 file (nested outlines, with or without
-``type``), and tells each feed's kind from its ``rel``, its URL, then its title
-(SPEC §3). Pure: bytes in, data out.
+``type``), the feeds an HTML page links (autodiscovery), and tells each feed's kind
+from its ``rel``, its URL, then its title (SPEC §3). Pure: bytes in, data out.
 """
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as SafeET
 
 from .models import Kind
 
@@ -126,6 +130,44 @@ def read_opml_root(root: ET.Element) -> FeedsDocument:
     return FeedsDocument("opml", head_title.strip(), tuple(feeds))
 
 
+# The feed types an HTML page links (RSS Autodiscovery, the Atom spec's rel=alternate
+# convention, JSON Feed §"Discovery").
+FEED_LINK_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/json")
+
+
+class _FeedLinks(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "link":
+            return
+        found = {name: (value or "").strip() for name, value in attrs}
+        rels = found.get("rel", "").lower().split()
+        media_type = found.get("type", "").lower().split(";")[0].strip()
+        if "alternate" in rels and media_type in FEED_LINK_TYPES and found.get("href"):
+            self.hrefs.append(found["href"])
+
+
+def feed_links(page: bytes, page_url: str) -> list[str]:
+    """The feeds an HTML page links with ``<link rel="alternate" type="…">``, as absolute
+    URLs in the page's order (autodiscovery). Only http(s) links; pure."""
+    reader = _FeedLinks()
+    reader.feed(page.decode("utf-8", "replace"))
+    reader.close()
+    links = []
+    for href in reader.hrefs:
+        try:
+            url = urljoin(page_url, href)
+            scheme = urlsplit(url).scheme
+        except ValueError:
+            continue
+        if scheme in ("http", "https") and url not in links:
+            links.append(url)
+    return links
+
+
 _BARE_AMPERSAND = re.compile(rb"&(?!(?:#[0-9]+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);)")
 
 
@@ -133,15 +175,22 @@ def _xml_root(body: bytes) -> ET.Element | None:
     if body.lstrip()[:1] != b"<":
         return None
     try:
-        # ElementTree never fetches external entities; expat ≥ 2.4 caps entity expansion.
-        return ET.fromstring(body)
+        return _fromstring(body)
     except ET.ParseError:
         pass
+    except DefusedXmlException:
+        return None  # declares entities: no feeds list or OPML does; parse_feed decides
     try:
         # OPML in the wild (the reference's example among it) has bare "&" in URLs.
-        return ET.fromstring(_BARE_AMPERSAND.sub(b"&amp;", body))
-    except ET.ParseError:
+        return _fromstring(_BARE_AMPERSAND.sub(b"&amp;", body))
+    except (ET.ParseError, DefusedXmlException):
         return None
+
+
+def _fromstring(body: bytes) -> ET.Element:
+    """ElementTree through defusedxml: an entity declaration is refused before anything
+    is expanded (billion laughs, quadratic blowup) and nothing external is ever read."""
+    return SafeET.fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
 
 
 def _local(tag: str) -> str:

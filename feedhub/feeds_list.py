@@ -94,7 +94,9 @@ def refresh_account(services: Services, account: AccountRow, *, resume: bool = F
             return _logged(Refresh(account, Outcome.CLIENT_ERROR, message))
     retired = [s for s in match.untouched if s.state != "retired"]
     stopped = [(s.id, "retired", DELISTED) for s in retired]
-    parts = [f"{len(renewed)} sources took new URLs"] if renewed else []
+    new_urls = sum(s.url != new.url for s, new in renewed)
+    parts = [f"{new_urls} sources took new URLs"] if new_urls else []
+    parts += [f"{len(renewed) - new_urls} sources resumed"] if len(renewed) > new_urls else []
     parts += [f"{len(match.added)} new feeds added"] if match.added else []
     parts += [f"{len(retired)} sources retired"] if retired else []
     message = "; ".join(parts) or "no change"

@@ -27,6 +27,5 @@ def setup_logging(level: int = logging.INFO) -> None:
         handler.addFilter(RedactingFilter())
         root.addHandler(handler)
     root.setLevel(level)
-    # oauthlib's debug lines hold OAuth parameters, base strings and signatures as Python reprs.
-    for noisy in ("urllib3", "werkzeug", "apscheduler", "oauthlib", "requests_oauthlib"):
+    for noisy in ("urllib3", "werkzeug", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

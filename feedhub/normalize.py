@@ -3,9 +3,21 @@
 Knows the emulator's / Netflix API's Atom vocabulary (the ``netflix:`` elements, the
 catalog ``rel``, the rating schemes) and falls back to what generic Atom, RSS and JSON
 feeds offer (alternate link, Media RSS thumbnails). Pure: no I/O.
+
+Tolerance rules for what feeds in the wild send (SPEC §9):
+
+- an entry without an id is known by its link, else by a hash of its title and
+  content; an id longer than ``MAX_ID_CHARS`` is replaced by its hash;
+- text is cut at ``MAX_TEXT_CHARS`` (summaries at ``MAX_SUMMARY_CHARS``) and URLs longer
+  than ``MAX_URL_CHARS`` are dropped, so one source cannot bloat storage or a page;
+- characters that XML 1.0 forbids are stripped here, before anything is stored, so
+  one bad source cannot make a merged feed ill-formed;
+- links and pictures are kept only as absolute http(s) URLs;
+- an entry without a title is skipped: nothing could be said about it.
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import unicodedata
@@ -17,6 +29,7 @@ import nh3
 from .models import BoxArt, Entry, Kind, Title
 from .dates import parse_datetime, struct_to_datetime
 from .parse import ParsedFeed
+from .publish.text import clean as xml_chars_only
 
 NETFLIX_NS = "http://schemas.netflix.com/atom"
 CATALOG_REL = "http://schemas.netflix.com/id"
@@ -32,6 +45,10 @@ _CATALOG_PATH = re.compile(r"/catalog/titles/(?:[^/]+/)*?(\d+)/?$")
 # (an RSS view of the same feed): /Movie/<slug>/<id>, the same id as the catalog's.
 _TITLE_PAGE = re.compile(r"/Movie/[^/]+/(\d+)/?$")
 _YEAR_IN_NAME = re.compile(r"\s*\((\d{4})\)\s*$")
+MAX_TEXT_CHARS = 500  # a title name
+MAX_SUMMARY_CHARS = 500
+MAX_ID_CHARS = 500
+MAX_URL_CHARS = 2048
 
 
 def normalize(parsed: ParsedFeed, kind: Kind) -> tuple[Entry, ...]:
@@ -62,10 +79,10 @@ class _Fields:
 
 
 def _entry(raw: Mapping[str, Any], kind: Kind, fields: _Fields) -> Entry | None:
-    name = _clean(raw.get("title", ""))
-    entry_id = str(raw.get("id") or raw.get("link") or "").strip()
-    if not name or not entry_id:
+    name = _clean(raw.get("title", ""))[:MAX_TEXT_CHARS]
+    if not name:
         return None
+    entry_id = _entry_id(raw, name)
     year = _int(fields.text("release_year"))
     if year is None and (match := _YEAR_IN_NAME.search(name)):
         year = int(match.group(1))
@@ -92,8 +109,20 @@ def _entry(raw: Mapping[str, Any], kind: Kind, fields: _Fields) -> Entry | None:
         not_interested=fields.text("user_rating") == NOT_INTERESTED,
         predicted_rating=_float(fields.text("predicted_rating")),
         watched_at=parse_datetime(fields.text("watched_date")) or (updated if kind is Kind.WATCHED else None),
-        summary=_plain_text(raw.get("summary", ""))[:500] or None if kind is Kind.OTHER else None,
+        summary=_plain_text(raw.get("summary", ""))[:MAX_SUMMARY_CHARS] or None if kind is Kind.OTHER else None,
     )
+
+
+def _entry_id(raw: Mapping[str, Any], name: str) -> str:
+    """The source's id for the entry, else its link, else a hash of its title and
+    content (the same entry gets the same id on the next poll)."""
+    entry_id = _clean(raw.get("id") or raw.get("link") or "")
+    if not entry_id:
+        content = " ".join(str(part.get("value", "")) for part in raw.get("content", ()) or () if isinstance(part, Mapping))
+        entry_id = "hash:" + hashlib.sha256(f"{name}\n{raw.get('summary', '')}\n{content}".encode("utf-8", "replace")).hexdigest()
+    if len(entry_id) > MAX_ID_CHARS:
+        entry_id = "hash:" + hashlib.sha256(entry_id.encode("utf-8", "replace")).hexdigest()
+    return entry_id
 
 
 def title_key(catalog_url: str | None, web_url: str | None, name: str, year: int | None) -> str:
@@ -142,6 +171,8 @@ def _maturity(raw: Mapping[str, Any]) -> str | None:
 
 def _http_url(value: Any) -> str | None:
     text = str(value or "").strip()
+    if len(text) > MAX_URL_CHARS or any(c.isspace() or not c.isprintable() for c in text):
+        return None
     return text if text.startswith(("http://", "https://")) else None
 
 
@@ -152,7 +183,8 @@ def _plain_text(value: Any) -> str:
 
 
 def _clean(value: Any) -> str:
-    return " ".join(str(value or "").split())
+    """Text with its runs of white space made one space, and no character XML forbids."""
+    return " ".join(xml_chars_only(str(value or "")).split())
 
 
 def _int(value: str | None) -> int | None:

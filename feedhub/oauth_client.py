@@ -12,6 +12,7 @@ limits, and messages that never hold a secret. This module stores nothing.
 """
 from __future__ import annotations
 
+import logging
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -22,6 +23,11 @@ from .fetch import FetchResult, Fetcher, Outcome, Validators
 from .urls import netflix_user_id
 
 CURRENT_USER_REL = "http://schemas.netflix.com/user.current"
+
+# oauthlib's debug lines print OAuth parameters and signature base strings (tokens
+# included) as Python reprs, which log redaction cannot recognise: in whatever process
+# signs (the command line, a WSGI worker), they never reach a log.
+logging.getLogger("oauthlib").setLevel(logging.WARNING)
 
 
 class ConnectError(ValueError):

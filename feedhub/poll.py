@@ -14,11 +14,9 @@ read only what is new.
 from __future__ import annotations
 
 import logging
-import random
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -28,6 +26,7 @@ from .fetch import FetchError, FetchResult, Fetcher, Outcome, Validators
 from .models import Activity, Entry, Kind, Snapshot
 from .normalize import normalize
 from .parse import ParsedFeed, parse_feed
+from .schedule import plan, plan_move
 from .storage import Store
 from .storage.rows import PollRow, PollWrite, SourceRow
 from .urls import netflix_user_id, redact
@@ -39,8 +38,6 @@ MAX_PAGES = 20  # 10,000 entries: bounded backfill
 # Event feeds: once backfilled, later polls ask only for what is new (updated_min).
 # Lists are read whole, since only a whole list shows what left it.
 INCREMENTAL_KINDS = frozenset({Kind.WATCHED, Kind.QUEUE_RECENT})
-MAX_BACKOFF = timedelta(days=1)
-MAX_RETRY_AFTER = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -100,7 +97,7 @@ def poll_source(
             changed_entries=tuple((entry_key(e), e) for e in decision.changed),
             gone_keys=tuple(decision.gone),
             seen_keys=tuple(keyed),
-            activities=decision.activities,
+            activities=tuple(_not_after(a, started_at) for a in decision.activities),
         )
         counts = (len(decision.new), len(decision.changed))
         message = f"{len(snapshot.entries)} entries" + ("" if snapshot.complete else " (incomplete: a page failed)")
@@ -119,14 +116,16 @@ def poll_source(
         new_activities=0,
         message=message,
     )
-    values = _source_values(source, result, outcome, message, started_at)
+    values, moved_url, pause_account = _source_values(source, result, outcome, message, started_at, params)
     if snapshot is not None and read_all and params is not None and source.kind in INCREMENTAL_KINDS:
-        values["updated_min"] = _newest(snapshot.entries, source.updated_min)
+        values["updated_min"] = _newest(snapshot.entries, source.updated_min, started_at)
         if values["updated_min"] != source.updated_min:
             # The next poll asks for another URL, whose ETag cannot be this one; the last
             # change of the feed (If-Modified-Since) still says whether anything is new.
             values["etag"] = None
-    added = store.save_poll(PollWrite(source.id, source.account_id, poll, values, **write_args))
+    added = store.save_poll(
+        PollWrite(source.id, source.account_id, poll, values, **write_args, moved_url=moved_url, pause_account=pause_account)
+    )
     log.info("polled %s (%s): %s, %d new activities", source.url_display, source.kind.value, outcome.value, added)
     return PollReport(source.id, outcome, message, counts[0], counts[1], added, duration, write_args.get("activities", ()))
 
@@ -144,9 +143,10 @@ def _paging(source: SourceRow) -> dict[str, object] | None:
     return params
 
 
-def _newest(entries: tuple[Entry, ...], before: datetime | None) -> datetime | None:
-    """Where the next increment starts: the newest entry's time (or where it started)."""
-    times = [e.updated for e in entries if e.updated is not None]
+def _newest(entries: tuple[Entry, ...], before: datetime | None, now: datetime) -> datetime | None:
+    """Where the next increment starts: the newest entry's time (or where it started),
+    never later than now: one entry dated in the future would skip all until then."""
+    times = [min(e.updated, now) for e in entries if e.updated is not None]
     if before is not None:
         times.append(before)
     return max(times, default=None)
@@ -197,45 +197,52 @@ def _total_results(parsed: ParsedFeed) -> int | None:
         return None
 
 
-def _source_values(source: SourceRow, result: FetchResult, outcome: Outcome, message: str, now: datetime) -> dict:
-    values: dict = dict(last_outcome=outcome.value, last_message=message, last_status=result.status, last_polled_at=now)
+def _source_values(
+    source: SourceRow, result: FetchResult, outcome: Outcome, message: str, now: datetime, params: dict[str, object] | None
+) -> tuple[dict, str | None, bool]:
+    """The source's columns after this poll (health, validators, next due time; see
+    ``schedule``), the URL it moves to, if it does, and whether its account pauses."""
+    scheduled = plan(outcome, result.headers, source.interval_seconds, source.error_count, now)
+    if not outcome.healthy:
+        message = f"{message}; {scheduled.why}"
+    values: dict = dict(
+        last_outcome=outcome.value,
+        last_message=message,
+        last_status=result.status,
+        last_polled_at=now,
+        error_count=scheduled.error_count,
+        next_due_at=scheduled.next_due_at,
+    )
+    if scheduled.state:
+        values["state"] = scheduled.state
     if outcome.healthy:
-        values.update(error_count=0, last_success_at=now, next_due_at=now + _jittered(source.interval_seconds))
-        if outcome is Outcome.OK:
-            values.update(etag=result.validators.etag, last_modified=result.validators.last_modified)
-        return values
-    errors = source.error_count + 1
-    values["error_count"] = errors
-    delay = min(timedelta(seconds=source.interval_seconds) * 2 ** min(errors - 1, 10), MAX_BACKOFF)
-    retry_after = _retry_after(result, now)
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
-    values["next_due_at"] = now + _jittered(int(delay.total_seconds()))
-    if outcome is Outcome.GONE:
-        values["state"] = "retired"
-    elif outcome is Outcome.TOKEN_REJECTED:
-        values["state"] = "needs_token"
-    return values
+        values["last_success_at"] = now
+    # Validators advance only with the entries they describe (this same commit); a 304
+    # may carry updated ones (RFC 9111 §4.3.4), else the stored ones are kept as they are.
+    if outcome is Outcome.OK or (outcome is Outcome.NOT_MODIFIED and (result.validators.etag or result.validators.last_modified)):
+        values.update(etag=result.validators.etag, last_modified=result.validators.last_modified)
+    moved_to = _without_params(result.permanent_redirect, source.url, params) if outcome.healthy else None
+    move = plan_move(source.url, moved_to, source.moved_to, source.moved_count)
+    values.update(moved_to=move.pending, moved_count=move.count)
+    return values, move.adopt, scheduled.pause_account
 
 
-def _jittered(seconds: int) -> timedelta:
-    """Up to 10% later, so sources added together do not stay in lockstep."""
-    return timedelta(seconds=seconds * (1 + random.random() * 0.1))
+def _without_params(url: str | None, original: str, params: dict[str, object] | None) -> str | None:
+    """A redirect target without the paging parameters this poll added to the URL."""
+    if url is None or not params:
+        return url
+    own = {k for k, _ in parse_qsl(urlsplit(original).query, keep_blank_values=True)}
+    added = {*params, "start_index"} - own
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in added]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def _retry_after(result: FetchResult, now: datetime) -> timedelta | None:
-    value = result.headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return timedelta(seconds=int(value))
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(when - now, timedelta(0))
+def _not_after(activity: Activity, now: datetime) -> Activity:
+    """An activity the source dates in the future happened, as far as anyone can tell,
+    when it was first seen: now. Its id still comes from the source's own date, so the
+    next poll finds it stored (with this date) and does not add it again."""
+    return replace(activity, occurred_at=now) if activity.occurred_at > now else activity
 
 
 def describe_report(source: SourceRow, report: PollReport) -> str:

@@ -1,14 +1,16 @@
 """Polling on a schedule. When each source is next due lives in the database
 (``sources.next_due_at``); the APScheduler job only wakes up every few seconds, asks
 storage what is due and polls it with a bounded pool, so one slow source never delays
-the others. A file lock in the data directory makes sure that only one process runs
+the others, and at most ``MAX_PER_HOST`` sources of one host at a time, so many feeds of
+one service are not all requested at once. A file lock in the data directory makes sure that only one process runs
 the scheduler, however many web workers start."""
 from __future__ import annotations
 
 import fcntl
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -19,6 +21,7 @@ from .fetch import Outcome
 from .poll import PageProgress, PollReport, poll_source
 from .services import Services
 from .storage.rows import SourceRow
+from .urls import display_host
 from .websub import Publisher
 
 log = logging.getLogger(__name__)
@@ -27,7 +30,8 @@ TICK_SECONDS = 5
 
 
 class Poller:
-    """Runs the pipeline for many sources at once, at most ``max_concurrency``."""
+    """Runs the pipeline for many sources at once, at most ``max_concurrency``, and at
+    most ``max_per_host`` of one host."""
 
     def __init__(self, services: Services, on_page: PageProgress | None = None):
         self.services = services
@@ -35,22 +39,40 @@ class Poller:
         self._pool = ThreadPoolExecutor(services.settings.max_concurrency, thread_name_prefix="feedhub-poll")
         self._in_flight: set[int] = set()
         self._lock = threading.Lock()
+        self._per_host = services.settings.max_per_host
+        # Also holds between two poll_many calls running at once (a tick and "poll now").
+        self._host_slots: defaultdict[str, threading.BoundedSemaphore] = defaultdict(
+            lambda: threading.BoundedSemaphore(self._per_host)
+        )
         self._publisher = Publisher(services.settings, services.store)
 
     def poll_many(self, sources: Iterable[SourceRow], on_done: Callable[[SourceRow, PollReport], None] | None = None) -> list[PollReport]:
         with self._lock:
             todo = [s for s in sources if s.id not in self._in_flight]
             self._in_flight.update(s.id for s in todo)
-        futures = [(s, self._pool.submit(self._poll_one, s)) for s in todo]
+        futures: dict[int, Future[PollReport]] = {s.id: Future() for s in todo}
+        for lane in host_lanes(todo, self._per_host):
+            self._pool.submit(self._poll_lane, lane, futures)
         reports = []
-        for source, future in futures:
-            report = future.result()
+        for source in todo:
+            report = futures[source.id].result()
             reports.append(report)
             if on_done:
                 on_done(source, report)
         # A refused feed may mean re-issued tokens: its feeds list names the new ones.
         refresh_after_rejection(self.services, {s.account_id for s, r in zip(todo, reports) if r.outcome is Outcome.TOKEN_REJECTED})
         return reports
+
+    def _poll_lane(self, lane: list[SourceRow], futures: dict[int, Future[PollReport]]) -> None:
+        """Poll the sources of one lane one after the other (see ``host_lanes``)."""
+        for source in lane:
+            with self._lock:
+                slot = self._host_slots[display_host(source.url)]
+            try:
+                with slot:
+                    futures[source.id].set_result(self._poll_one(source))
+            except Exception as exc:  # handed to poll_many's caller, as the pool would
+                futures[source.id].set_exception(exc)
 
     def _poll_one(self, source: SourceRow) -> PollReport:
         try:
@@ -68,6 +90,17 @@ class Poller:
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._publisher.close()
+
+
+def host_lanes(sources: list[SourceRow], per_host: int) -> list[list[SourceRow]]:
+    """Split ``sources`` into lanes, polled one after the other, so that no host has
+    more than ``per_host`` lanes; each host's sources are dealt round the host's lanes.
+    The lanes of different hosts come interleaved, so a pool starts on many hosts."""
+    by_host: dict[str, list[SourceRow]] = defaultdict(list)
+    for source in sources:
+        by_host[display_host(source.url)].append(source)
+    lanes_by_host = [[group[i::per_host] for i in range(min(per_host, len(group)))] for group in by_host.values()]
+    return [lanes[i] for i in range(per_host) for lanes in lanes_by_host if i < len(lanes)]
 
 
 class SchedulerLock:

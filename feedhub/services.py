@@ -36,8 +36,10 @@ def build_services(settings: Settings) -> Services:
         user_agent=settings.user_agent,
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
+        total_timeout=settings.total_timeout,
         max_body_bytes=settings.max_body_bytes,
         allow_private_networks=settings.allow_private_networks,
+        allowed_hosts=settings.allowed_hosts,
     )
     retention = Retention(days=settings.retention_days or None, count=settings.retention_entries or None)
     store = Store(settings.database_url, Cipher(settings.secret_key), retention)

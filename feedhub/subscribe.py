@@ -8,13 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from .discover import DiscoveryError, FeedsDocument, FoundFeed, kind_of, read_feeds_document, read_opml
+from .discover import DiscoveryError, FeedsDocument, FoundFeed, feed_links, kind_of, read_feeds_document, read_opml
 from .fetch import FetchError, Fetcher, Outcome
 from .models import Kind
-from .parse import parse_feed
+from .parse import ParsedFeed, parse_feed
 from .storage import Store
 from .storage.rows import AccountRow, NewSource, SourceRow
 from .urls import netflix_user_id, redact
+
+
+MAX_LINKED_FEEDS = 3  # an HTML page's feed links tried, in its order
 
 
 class AddError(ValueError):
@@ -51,10 +54,30 @@ def read_url(fetcher: Fetcher, url: str) -> tuple[FeedsDocument, str | None]:
     try:
         parsed = parse_feed(result.body, result.content_type)
     except FetchError as exc:
-        raise AddError(f"cannot add {redact(url)}: {exc}") from None
+        if exc.outcome is not Outcome.NOT_A_FEED:
+            raise AddError(f"cannot add {redact(url)}: {exc}") from None
+        url, parsed = _linked_feed(fetcher, url, result.body, str(exc))
     title = parsed.title or urlsplit(url).hostname or "feed"
     feed = FoundFeed(url, title, kind_of(url, None, parsed.title))
     return FeedsDocument("feed", title, (feed,)), None
+
+
+def _linked_feed(fetcher: Fetcher, page_url: str, page: bytes, why: str) -> tuple[str, ParsedFeed]:
+    """The feed an HTML page links (``<link rel="alternate" type="application/rss+xml">``
+    and the like), fetched with every check a source gets: its URL and what it holds.
+    The first link that is a feed wins; a page linking none is ``not_a_feed``."""
+    links = feed_links(page, page_url)
+    if not links:
+        raise AddError(f"cannot add {redact(page_url)}: {why}, and it links no feed (<link rel=\"alternate\" type=\"application/rss+xml\">)")
+    for link in links[:MAX_LINKED_FEEDS]:
+        found = fetcher.fetch(link)
+        if found.outcome is not Outcome.OK:
+            continue
+        try:
+            return link, parse_feed(found.body, found.content_type)
+        except FetchError:
+            continue
+    raise AddError(f"cannot add {redact(page_url)}: the feeds it links could not be read as feeds ({redact(links[0])})")
 
 
 def import_opml(store: Store, body: bytes, name: str | None, interval: int, now: datetime) -> Added:

@@ -92,6 +92,27 @@ def scrub(text: str, *urls: str) -> str:
     return text
 
 
+def carry_secrets(old: str, new: str) -> str:
+    """``new`` (where ``old`` moved to) with the secrets of ``old`` that it lacks: secret
+    query parameters and userinfo. Only on the same host: a credential is never handed
+    to another host on a redirect's word (as requests drops ``Authorization`` when a
+    redirect leaves the host)."""
+    try:
+        before, after = urlsplit(old), urlsplit(new)
+        same_host = bool(before.hostname) and before.hostname == after.hostname
+    except ValueError:
+        return new
+    if not same_host:
+        return new
+    present = {name for name, _ in parse_qsl(after.query, keep_blank_values=True)}
+    missing = [(k, v) for k, v in parse_qsl(before.query, keep_blank_values=True) if is_secret_param(k) and k not in present]
+    query = "&".join(part for part in (after.query, urlencode(missing)) if part)
+    netloc = after.netloc
+    if "@" in before.netloc and "@" not in after.netloc:
+        netloc = before.netloc.rsplit("@", 1)[0] + "@" + after.netloc
+    return urlunsplit(after._replace(netloc=netloc, query=query))
+
+
 def netflix_user_id(url: str) -> str | None:
     """The user id of a Netflix-style API URL (``…/users/<id>/…``), if any."""
     try:

@@ -157,7 +157,7 @@ def test_revoked_access_pauses_and_reconnecting_resumes_with_nothing_lost(tmp_pa
     outputs.append(_cli(tmp_path, "poll", "--all").output)
     before, sources_before = _activities(tmp_path)
     assert len(before) > 100
-    old_tokens = _tokens(emulator)
+    old_tokens = _tokens(emulator) + [v for t in emulator.oauth.access_tokens() for v in (t.token, t.secret)]
 
     emulator.advance(300)
     emulator.revoke(0)

@@ -573,3 +573,19 @@ def test_revoked_account_gets_new_tokens_and_resumes_with_nothing_lost(tmp_path,
     assert before_ids <= after_ids  # nothing lost, nothing renumbered
     assert_no_secret(emulator, wrong, renewed)
     services.close()
+
+
+# secrets ---------------------------------------------------------------------------------------------
+
+PAGES = ["/", "/timeline", "/timeline?kind=ratings&q=the", "/timeline?page=2", "/login", "/no-such-page", "/admin/add", "/admin/accounts/1", "/admin/accounts/1/remove"]
+
+
+@pytest.mark.parametrize("logged_in", [False, True], ids=["anonymous", "admin"])
+def test_no_page_holds_a_source_secret(client, emulator, logged_in):
+    emulator.add_fault(path="ratings", status=500, times=1)  # an error message on a page too
+    if logged_in:
+        login(client)
+        post(client, "/admin/sources/5/poll")
+    responses = [client.get(path) for path in PAGES]
+    assert [r.status_code for r in responses][:5] == [200] * 5
+    assert_no_secret(emulator, *responses)

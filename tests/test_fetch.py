@@ -66,7 +66,7 @@ def origin():
 
 @pytest.fixture
 def fetcher():
-    f = Fetcher(FetchPolicy(allow_private_networks=True, read_timeout=1.0, max_body_bytes=200_000))
+    f = Fetcher(FetchPolicy(allow_private_networks=True, read_timeout=1.0, total_timeout=1.0, max_body_bytes=200_000))
     yield f
     f.close()
 

@@ -509,6 +509,8 @@ def test_api_accounts(client):
         "title": "Instant Queue",
         "url_display": "http://api.netflix.example/users/T1/queues/instant?feed_token=REDACTED&oauth_consumer_key=REDACTED",
         "state": "active",
+        "backing_off": False,
+        "error_count": 0,
         "last_outcome": "ok",
         "last_message": "fetched",
         "last_polled_at": "2026-01-15T12:00:00Z",

@@ -99,9 +99,5 @@ def daily_counts(conn: Connection, since: datetime) -> list[tuple[str, date, int
     return [(r.name, date.fromisoformat(str(r.day)), r.n) for r in conn.execute(query)]
 
 
-def latest_change(conn: Connection) -> datetime | None:
-    return conn.execute(select(func.max(activities.c.created_at))).scalar()
-
-
 def count(conn: Connection) -> int:
     return conn.execute(select(func.count()).select_from(activities)).scalar_one()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection
 
 from ..models import Kind
@@ -13,6 +13,19 @@ from .schema import accounts, polls, sources
 
 def add(conn: Connection, row: PollRow) -> None:
     conn.execute(polls.insert().values(**row.__dict__))
+
+
+def trim(conn: Connection, source_id: int, keep: int) -> None:
+    """Delete the polls of a source older than its newest ``keep``."""
+    oldest_kept = (
+        select(polls.c.started_at)
+        .where(polls.c.source_id == source_id)
+        .order_by(polls.c.started_at.desc())
+        .offset(keep - 1)
+        .limit(1)
+        .scalar_subquery()
+    )
+    conn.execute(delete(polls).where(polls.c.source_id == source_id, polls.c.started_at < oldest_kept))
 
 
 def recent(conn: Connection, source_id: int, limit: int = 20) -> list[PollRow]:

@@ -54,6 +54,13 @@ class SourceRow:
     entry_count: int
     url: str = field(repr=False)  # secret: only fetch uses it
     updated_min: datetime | None = None  # increments from here on (see poll.py); None: backfill
+    moved_to: str | None = field(default=None, repr=False)  # secret: a 301/308 target waiting to be seen again
+    moved_count: int = 0  # polls in a row that saw ``moved_to``
+
+    @property
+    def backing_off(self) -> bool:
+        """Active, but its last polls failed: polled less often until one succeeds."""
+        return self.state == "active" and self.error_count > 0
 
 
 @dataclass(frozen=True)
@@ -92,3 +99,5 @@ class PollWrite:
     gone_keys: tuple = ()
     seen_keys: tuple = ()  # every key of the snapshot: seen now, and never pruned by this poll
     activities: tuple = ()
+    moved_url: str | None = field(default=None, repr=False)  # secret: the source's URL from now on (a confirmed 301/308)
+    pause_account: bool = False  # the source refused its token: every active source of the account waits for new ones

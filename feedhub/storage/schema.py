@@ -117,6 +117,10 @@ sources = Table(
     # After a complete backfill of an event feed: the newest entry's time, sent as the
     # API's updated_min so that later polls read only what is new (poll.py).
     Column("updated_min", UTCDateTime()),
+    # A permanent redirect (301/308) seen by the last polls, adopted once seen again
+    # (schedule.plan_move): the target (secret) and how many polls in a row saw it.
+    Column("moved_to", Sealed()),
+    Column("moved_count", Integer, nullable=False, default=0),
     Index("ix_sources_due", "state", "next_due_at"),
 )
 

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from ..crypto import Cipher
 from ..models import Kind
+from ..urls import redact
 from .rows import NewSource, SourceRow
 from .schema import accounts, entries, sources
 from .sealed import cipher_of
@@ -48,6 +49,8 @@ def _row(r) -> SourceRow:
         entry_count=r.entry_count,
         url=r.url,
         updated_min=r.updated_min,
+        moved_to=r.moved_to,
+        moved_count=r.moved_count,
     )
 
 
@@ -142,6 +145,35 @@ def replace_url(conn: Connection, source_id: int, new: NewSource, now: datetime)
 def stop(conn: Connection, source_id: int, state: str, message: str) -> None:
     """Stop polling a source (``needs_token``, ``retired``), saying why."""
     conn.execute(update(sources).where(sources.c.id == source_id).values(state=state, last_message=message))
+
+
+def move(conn: Connection, source_id: int, url: str, kind: Kind) -> bool:
+    """Give a source the URL its feed moved to (a confirmed 301/308), keeping its id,
+    entries, validators and health; False when another source has that URL already."""
+    if existing_hashes(conn, [url_hash(url, kind)]):
+        return False
+    conn.execute(
+        update(sources)
+        .where(sources.c.id == source_id)
+        .values(url=url, url_display=redact(url), url_hash=url_hash(url, kind), moved_to=None, moved_count=0)
+    )
+    return True
+
+
+def wait_for_tokens(conn: Connection, account_id: int, message: str) -> None:
+    """Pause every active source of an account until it has new tokens (``needs_token``):
+    one refused token usually means the account's access was revoked, and polling the
+    others would only be refused again. Paused and retired sources stay as they are."""
+    conn.execute(
+        update(sources)
+        .where(sources.c.account_id == account_id, sources.c.state == "active")
+        .values(state="needs_token", last_message=message)
+    )
+
+
+def enable(conn: Connection, source_ids: list[int], now: datetime) -> None:
+    """Poll these sources again from now on, their failures forgotten."""
+    conn.execute(update(sources).where(sources.c.id.in_(source_ids)).values(state="active", error_count=0, next_due_at=now))
 
 
 def set_state(conn: Connection, source_id: int, state: str, now: datetime) -> None:

@@ -2,6 +2,7 @@
 in one transaction."""
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timezone
 from typing import Sequence
 
@@ -22,8 +23,14 @@ from .schema import migrate
 from .sealed import check_key, cipher_of, reseal, seal
 
 
+log = logging.getLogger(__name__)
+
 # Polls after which the stored entries are what the source lists.
 _HEALTHY = frozenset(outcome.value for outcome in Outcome if outcome.healthy)
+# The poll log keeps this many polls per source, the newest: a month at the default
+# 15-minute interval (the dashboard pictures 30 days of them), and a bound at any.
+POLL_LOG_SIZE = 3000
+PAUSED_FOR_TOKENS = "paused: a feed of this account refused its token (401/403); give the account new tokens, then `feedhub resume`"
 
 
 class DuplicateError(ValueError):
@@ -263,7 +270,12 @@ class Store:
             present = entries.count_present(conn, write.source_id) if write.poll.outcome in _HEALTHY else None
             poll = PollRow(**{**write.poll.__dict__, "new_activities": added, "present_entries": present})
             polls.add(conn, poll)
+            polls.trim(conn, write.source_id, POLL_LOG_SIZE)
             sources.update_after_poll(conn, write.source_id, write.source_values)
+            if write.pause_account:
+                sources.wait_for_tokens(conn, write.account_id, PAUSED_FOR_TOKENS)
+            if write.moved_url and not sources.move(conn, write.source_id, write.moved_url, sources.by_id(conn, write.source_id).kind):
+                log.warning("source #%d moved to a URL another source has already; it keeps its own", write.source_id)
             if added or pruned.activities:
                 changes.bump(conn, write.poll.started_at)
         return added
@@ -278,6 +290,23 @@ class Store:
             conn, self.retention, source_id=source.id, account_id=source.account_id, is_list=source.kind.is_list,
             keep_keys=frozenset(write.seen_keys) if read else None, now=write.poll.started_at,
         )
+
+    def enable_source(self, source_id: int, now: datetime) -> SourceRow:
+        """Poll a stopped source (retired, waiting for tokens, paused) again from now on."""
+        with self.engine.begin() as conn:
+            if sources.by_id(conn, source_id) is None:
+                raise NotFoundError(f"no source with id {source_id}")
+            sources.enable(conn, [source_id], now)
+            return sources.by_id(conn, source_id)
+
+    def resume_account(self, name: str, now: datetime) -> list[SourceRow]:
+        """Poll again, from now on, the sources of account ``name`` that wait for new
+        tokens (after the person fixed them); return those sources."""
+        account = self.account(name)
+        with self.engine.begin() as conn:
+            waiting = [s.id for s in sources.all(conn, account.id) if s.state == "needs_token"]
+            sources.enable(conn, waiting, now)
+            return [sources.by_id(conn, i) for i in waiting]
 
     def recent_polls(self, source_id: int, limit: int = 20) -> list[PollRow]:
         with self.engine.connect() as conn:
@@ -352,10 +381,6 @@ class Store:
     def activity_count(self) -> int:
         with self.engine.connect() as conn:
             return activities.count(conn)
-
-    def last_change(self) -> datetime | None:
-        with self.engine.connect() as conn:
-            return activities.latest_change(conn)
 
     # channels ---------------------------------------------------------------------
 

@@ -186,7 +186,7 @@ def rename_account(account_id: int) -> Any:
     except DuplicateError as exc:
         return _render_account(account, rename_error=f"{exc}: choose another name", status=409)
     if renamed.name != account.name:
-        flash(f"Renamed {account.name} to {renamed.name}. Its channel and feed URLs now use the new name.", "ok")
+        flash(f"Renamed {account.name} to {renamed.name}. The feeds say the new name; their URLs stay.", "ok")
     return redirect(url_for("admin.account", account_id=account.id))
 
 

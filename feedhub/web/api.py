@@ -158,6 +158,8 @@ def _source(source: SourceRow) -> dict[str, Any]:
         "title": source.title,
         "url_display": source.url_display,
         "state": source.state,
+        "backing_off": source.backing_off,
+        "error_count": source.error_count,
         "last_outcome": source.last_outcome,
         "last_message": poll_message(source),
         "last_polled_at": _time(source.last_polled_at),
