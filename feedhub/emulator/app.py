@@ -19,10 +19,11 @@ from http import HTTPStatus
 from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from werkzeug.datastructures import MultiDict
 
 from ..dates import parse_datetime
+from . import hostile
 from .atom import (
     FeedLink,
     FeedPage,
@@ -52,7 +53,8 @@ HTML_TYPE = "text/html; charset=utf-8"
 TEXT_TYPE = "text/plain; charset=utf-8"
 # A gzipped body is another representation, so it gets another strong ETag (RFC 9110 §8.8.3).
 GZIP_ETAG_SUFFIX = "-gzip"
-FAULT_BODIES = ("malformed", "html", "oversized", "empty")
+FAULT_BODIES = ("malformed", "html", "oversized", "empty", "gzip_bomb", *hostile.DOCUMENTS)
+_REDIRECTS = (301, 302, 303, 307, 308)
 DEFAULT_OVERSIZED_BYTES = 16 * 1024 * 1024
 
 routes = Blueprint("emulator", __name__)
@@ -111,12 +113,16 @@ class FaultRule:
 
     path: str  # a regular expression, searched for in the request path (without query)
     status: int | None = None
-    retry_after: int | None = None  # seconds, sent as Retry-After
+    retry_after: int | str | None = None  # sent as Retry-After: seconds, or any text (an HTTP date, garbage)
     location: str | None = None  # sent as Location, for redirects
     delay: float = 0.0  # seconds to wait before answering
     body: str | None = None  # one of FAULT_BODIES
-    size: int | None = None  # bytes of an "oversized" body
+    size: int | None = None  # bytes of an "oversized" body, inflated bytes of a "gzip_bomb"
     times: int | None = None  # how many requests it applies to; None: all
+    trickle: float = 0.0  # seconds between two bytes of the answer's body (sent with its Content-Length)
+    redirects: int = 0  # a chain of this many redirects (``status``, default 302) to the same URL first
+    target: str | None = None  # what a hostile body points at: an XXE's file or URL, a page's feed link
+    headers: dict[str, str] | None = None  # more response headers, e.g. Cache-Control
 
     def __post_init__(self) -> None:
         try:
@@ -127,25 +133,42 @@ class FaultRule:
             raise ValueError("status must be between 200 and 599")
         if self.body is not None and self.body not in FAULT_BODIES:
             raise ValueError(f"body must be one of {', '.join(FAULT_BODIES)}")
-        if self.status in (301, 302, 303, 307, 308) and not self.location:
+        if self.status in _REDIRECTS and not self.location and not self.redirects:
             raise ValueError("a redirect needs a location")
-        if self.size is not None and (self.body != "oversized" or self.size < 0):
-            raise ValueError("size goes with an oversized body and is not negative")
+        if self.size is not None and (self.body not in ("oversized", "gzip_bomb") or self.size < 0):
+            raise ValueError("size goes with an oversized or gzip_bomb body and is not negative")
+        if self.target is not None and self.body not in hostile.DOCUMENTS:
+            raise ValueError(f"target goes with a body among {', '.join(hostile.DOCUMENTS)}")
+        if self.body in hostile.NEEDS_TARGET and not self.target:
+            raise ValueError(f"a {self.body} body needs a target")
+        if not 0 <= self.trickle <= 10:
+            raise ValueError("trickle must be between 0 and 10 seconds per byte")
+        if not 0 <= self.redirects <= 50:
+            raise ValueError("redirects must be between 0 and 50")
+        if self.redirects and self.status is not None and self.status not in _REDIRECTS:
+            raise ValueError("the status of a redirect chain is a redirect status")
+        if isinstance(self.retry_after, str) and not self.retry_after.isprintable():
+            raise ValueError("retry_after must be printable")
+        if self.headers is not None and not all(
+            isinstance(k, str) and isinstance(v, str) and k.isprintable() and v.isprintable() for k, v in self.headers.items()
+        ):
+            raise ValueError("headers map names to values, both printable text")
         if not 0 <= self.delay <= 300:
             raise ValueError("delay must be between 0 and 300 seconds")
         if self.times is not None and self.times < 1:
             raise ValueError("times must be at least 1")
-        if self.retry_after is not None and self.retry_after < 0:
+        if isinstance(self.retry_after, int) and self.retry_after < 0:
             raise ValueError("retry_after must not be negative")
-        if self.status is None and self.body is None and not self.delay:
-            raise ValueError("a fault needs a status, a body or a delay")
+        if self.status is None and self.body is None and not (self.delay or self.trickle or self.redirects or self.headers):
+            raise ValueError("a fault needs a status, a body, a delay, a trickle, redirects or headers")
 
     @classmethod
     def from_json(cls, data: Any) -> FaultRule:
         if not isinstance(data, dict) or not isinstance(data.get("path"), str):
             raise ValueError('a fault is a JSON object with at least a "path"')
-        kinds = {"path": str, "status": int, "retry_after": int, "location": str, "delay": (int, float),
-                 "body": str, "size": int, "times": int}
+        kinds = {"path": str, "status": int, "retry_after": (int, str), "location": str, "delay": (int, float),
+                 "body": str, "size": int, "times": int, "trickle": (int, float), "redirects": int, "target": str,
+                 "headers": dict}
         for name, value in data.items():
             if name not in kinds:
                 raise ValueError(f"unknown fault field {name!r}")
@@ -262,15 +285,19 @@ class Emulator:
         path: str,
         *,
         status: int | None = None,
-        retry_after: int | None = None,
+        retry_after: int | str | None = None,
         location: str | None = None,
         delay: float = 0.0,
         body: str | None = None,
         size: int | None = None,
         times: int | None = None,
+        trickle: float = 0.0,
+        redirects: int = 0,
+        target: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> FaultRule:
         """Arm a fault for requests whose path matches the regular expression ``path``."""
-        return self.arm(FaultRule(path, status, retry_after, location, delay, body, size, times))
+        return self.arm(FaultRule(path, status, retry_after, location, delay, body, size, times, trickle, redirects, target, headers))
 
     def arm(self, rule: FaultRule) -> FaultRule:
         with self._lock:
@@ -348,7 +375,26 @@ def _inject_fault() -> Response | None:
         return None
     if rule.delay:
         time.sleep(rule.delay)
+    g.fault = rule  # its trickle and headers shape whatever answers (_shape)
+    hop = request.args.get("_hop", "0")
+    if rule.redirects and (not hop.isdigit() or int(hop) < rule.redirects):
+        return _next_hop(rule, int(hop) + 1 if hop.isdigit() else 1)
     return _fault_response(rule)
+
+
+# Registered before _encode, so it runs after it (Flask runs these in reverse order):
+# a trickle sends the bytes that go on the wire.
+@routes.after_app_request
+def _shape(response: Response) -> Response:
+    rule: FaultRule | None = g.get("fault")
+    if rule is None:
+        return response
+    for name, value in (rule.headers or {}).items():
+        response.headers[name] = value
+    if rule.trickle:
+        # Content-Length stays: the client's reader waits for all of it, byte by byte.
+        response.response = hostile.trickled(b"".join(response.iter_encoded()), rule.trickle)
+    return response
 
 
 @routes.after_app_request
@@ -629,14 +675,29 @@ def _title(title_id: int) -> CatalogTitle:
     return title
 
 
+def _next_hop(rule: FaultRule, hop: int) -> Response:
+    """One redirect of a chain: the same URL, one hop further (``_hop``)."""
+    args = MultiDict(request.args)
+    args["_hop"] = str(hop)
+    response = Response(status=rule.status or 302)
+    response.headers["Location"] = f"{request.base_url}?{urlencode(list(args.items(multi=True)))}"
+    return response
+
+
 def _fault_response(rule: FaultRule) -> Response | None:
-    if rule.status is None and rule.body is None:
-        return None  # a delay alone: then answer as usual
-    status = rule.status or 200
+    if rule.body is None and (rule.status is None or rule.redirects):
+        return None  # a delay, trickle, headers or a redirect chain alone: then answer as usual
+    status = 200 if rule.redirects else rule.status or 200
     if rule.body is None:
         response = Response(f"{status} {_phrase(status)}\n", status, content_type=TEXT_TYPE)
     elif rule.body == "oversized":
         response = _oversized(rule.size if rule.size is not None else DEFAULT_OVERSIZED_BYTES, status)
+    elif rule.body == "gzip_bomb":
+        response = Response(hostile.gzip_bomb(rule.size), status, content_type=ATOM_TYPE)
+        response.headers["Content-Encoding"] = "gzip"
+    elif rule.body in hostile.DOCUMENTS:
+        body, content_type = hostile.document(rule.body, rule.target)
+        response = Response(body, status, content_type=content_type)
     else:
         body, content_type = {
             "malformed": (_MALFORMED_BODY, ATOM_TYPE),
