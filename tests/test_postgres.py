@@ -40,20 +40,31 @@ def test_pipeline_and_feeds_on_postgresql(tmp_path, emulator, database_url):
         poller.poll_many(services.store.sources())
         assert services.store.activity_count() > count
         client = create_app(services=services).test_client()
-        response = client.get("/feeds/all.atom?q=a&kind=watched,ratings&limit=500")
+        token = services.store.channel("all").token
+        response = client.get(f"/feeds/all.atom?q=a&kind=watched,ratings&limit=500&token={token}")
         assert response.status_code == 200 and b"<entry>" in response.data
     finally:
         poller.close()
         services.close()
 
 
-def test_schema_is_created_once_and_recorded(database_url, tmp_path):
+def test_schema_is_created_once_and_recorded(database_url):
+    from sqlalchemy import create_engine
+
+    from feedhub.crypto import Cipher
     from feedhub.storage import Store
     from feedhub.storage.schema import SCHEMA_VERSION
 
-    first, second = Store(database_url), Store(database_url)
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("CREATE DATABASE schema_check"))
+    admin.dispose()
+    url = database_url.rsplit("/", 1)[0] + "/schema_check"
+    first, second = Store(url, Cipher("k" * 32)), Store(url, Cipher("k" * 32))
     try:
         assert first.schema_version == second.schema_version == SCHEMA_VERSION
+        with first.engine.connect() as conn:
+            assert conn.execute(text("select value from meta where name = 'schema_version'")).scalar() == str(SCHEMA_VERSION)
     finally:
         first.close()
         second.close()

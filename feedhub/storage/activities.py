@@ -33,6 +33,9 @@ def add(conn: Connection, account_id: int, items: Iterable[Activity], now: datet
     ]
     if not rows:
         return 0
+    # In id order: two polls adding the same activities at once (a queue and its recent
+    # additions) then lock the same rows in the same order, so PostgreSQL never deadlocks.
+    rows.sort(key=lambda row: row["id"])
     ids = [r["id"] for r in rows]
     before = conn.execute(select(func.count()).select_from(activities).where(activities.c.id.in_(ids))).scalar_one()
     conn.execute(insert_ignore(conn, activities, ["id"]), rows)
