@@ -128,8 +128,8 @@ def post(client, path: str, data: dict | None = None, **kwargs):
 # the dashboard -------------------------------------------------------------------------
 
 
-def test_dashboard_shows_health_pictures_and_latest_activity(client, emulator):
-    response = client.get("/")
+def test_dashboard_shows_health_pictures_and_latest_activity(admin, emulator):
+    response = admin.get("/")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert '<li class="tile tile-ok"><strong>5</strong> ok</li>' in page  # health at a glance
@@ -140,11 +140,24 @@ def test_dashboard_shows_health_pictures_and_latest_activity(client, emulator):
         assert picture in page
     assert page.count('<li class="card event">') == 10  # the latest activity
     assert 'href="/timeline"' in page
-    assert "Poll now" not in page and "Manage" not in page  # no actions without the login
     assert_no_secret(emulator, response)
 
 
+def test_visitors_see_health_but_not_what_people_did(client, emulator):
+    # Channels are private by default: the dashboard must not show what they protect.
+    response = client.get("/")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert '<li class="tile tile-ok"><strong>5</strong> ok</li>' in page and page.count('<svg class="spark"') == 5
+    assert 'role="img" aria-labelledby="chart-' not in page and '<li class="card event">' not in page
+    assert "log in</a> to see it" in page and 'href="/timeline"' not in page
+    assert "Poll now" not in page and "Manage" not in page  # no actions without the login
+    timeline = client.get("/timeline")
+    assert timeline.status_code == 302 and "/login" in timeline.headers["Location"]
+
+
 def test_pages_send_a_strict_content_security_policy(client):
+    login(client)
     for path in ("/", "/timeline", "/login"):
         headers = client.get(path).headers
         policy = headers["Content-Security-Policy"]
@@ -206,7 +219,8 @@ def test_timeline_filters_by_account_kind_and_text(admin, site, emulator):
     assert admin.get("/timeline?kind=nonsense").status_code == 400
 
 
-def test_timeline_pages_keep_the_filters(client):
+def test_timeline_pages_keep_the_filters(admin):
+    client = admin
     first = client.get("/timeline?kind=watched").get_data(as_text=True)
     assert 'href="/timeline?page=2&amp;kind=watched"' in first or 'href="/timeline?kind=watched&amp;page=2"' in first
     second = client.get("/timeline?kind=watched&page=2").get_data(as_text=True)
@@ -218,11 +232,11 @@ def test_timeline_pages_keep_the_filters(client):
     assert client.get("/timeline?page=abc").status_code == 400
 
 
-def test_a_title_with_markup_shows_as_text(client, site):
+def test_a_title_with_markup_shows_as_text(admin, site):
     # The emulator's catalog names some titles with "<" and "&" on purpose.
     names = [a.title.name for _, a in store(site).activities(limit=500)]
     marked = next(n for n in names if "<" in n)
-    page = client.get("/timeline", query_string={"q": marked}).get_data(as_text=True)
+    page = admin.get("/timeline", query_string={"q": marked}).get_data(as_text=True)
     escaped = marked.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     assert escaped in page and marked not in page
 
@@ -275,7 +289,8 @@ def test_sparkline_colours_each_poll_by_its_outcome():
     assert 'aria-label="Last 3 polls of home&#39;s Queue: 1 healthy, 2 failed; typical 40 ms, slowest 3.0 s"' in svg
 
 
-def test_queue_length_is_pictured_from_the_polls(client, site, emulator):
+def test_queue_length_is_pictured_from_the_polls(admin, site, emulator):
+    client = admin
     emulator.advance(3600)
     Poller(site.extensions["feedhub"]).poll_many(store(site).sources())
     page = client.get("/").get_data(as_text=True)
@@ -587,5 +602,5 @@ def test_no_page_holds_a_source_secret(client, emulator, logged_in):
         login(client)
         post(client, "/admin/sources/5/poll")
     responses = [client.get(path) for path in PAGES]
-    assert [r.status_code for r in responses][:5] == [200] * 5
+    assert [r.status_code for r in responses][:5] == ([200] * 5 if logged_in else [200, 302, 302, 302, 200])
     assert_no_secret(emulator, *responses)

@@ -296,6 +296,7 @@ def test_a_title_with_markup_shows_as_text(page, world):
     world.ensure_account("home", HOME)
     names = [a.title.name for _, a in world.store.activities(limit=500)]
     marked = next(n for n in names if "<" in n)
+    log_in(page, world)
     page.goto(world.url + "timeline")
     page.get_by_label("Search titles and people").fill(marked)
     page.get_by_role("button", name="Show").click()

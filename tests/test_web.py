@@ -371,8 +371,15 @@ def test_opml_lists_every_channel(client):
 # dashboard -------------------------------------------------------------------------
 
 
+def as_admin(client):
+    """The admin's session (the login itself is tested in test_auth)."""
+    with client.session_transaction() as session:
+        session["admin"] = True
+    return client
+
+
 def test_dashboard_shows_accounts_sources_timeline_and_feeds(client):
-    response = client.get("/")
+    response = as_admin(client).get("/")
     assert response.status_code == 200
     assert response.mimetype == "text/html"
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
@@ -408,7 +415,7 @@ def test_dashboard_pages_through_the_timeline(app, client):
         for n in range(60)
     )
     store.save_poll(poll(watched.id, account.id, many))
-    first = client.get("/timeline").get_data(as_text=True)
+    first = as_admin(client).get("/timeline").get_data(as_text=True)
     assert "Film 043" in first and "Film 044" not in first  # 6 seeded + 44 = 50
     assert 'href="/timeline?page=2"' in first
     second = client.get("/timeline?page=2").get_data(as_text=True)
@@ -423,7 +430,7 @@ def test_dashboard_says_when_in_words(tmp_path):
     services.now = lambda: T0 + timedelta(minutes=5)
     seed(services.store)
     try:
-        page = create_app(services=services).test_client().get("/").get_data(as_text=True)
+        page = as_admin(create_app(services=services).test_client()).get("/").get_data(as_text=True)
     finally:
         services.close()
     assert '<time datetime="2026-01-15T12:00:00Z" title="2026-01-15 12:00 UTC">5 minutes ago</time>' in page
@@ -464,7 +471,7 @@ def test_empty_dashboard(tmp_path):
     app = create_app({"data_dir": tmp_path})
     make_public(app.extensions["feedhub"].store)
     try:
-        page = app.test_client().get("/").get_data(as_text=True)
+        page = as_admin(app.test_client()).get("/").get_data(as_text=True)
     finally:
         app.extensions["feedhub"].close()
     assert "No accounts yet" in page

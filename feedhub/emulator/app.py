@@ -392,8 +392,10 @@ def _shape(response: Response) -> Response:
     for name, value in (rule.headers or {}).items():
         response.headers[name] = value
     if rule.trickle:
-        # Content-Length stays: the client's reader waits for all of it, byte by byte.
-        response.response = hostile.trickled(b"".join(response.iter_encoded()), rule.trickle)
+        # With its Content-Length: the client's reader waits for all of it, byte by byte.
+        body = b"".join(response.iter_encoded())
+        response.response = hostile.trickled(body, rule.trickle)
+        response.content_length = len(body)
     return response
 
 

@@ -6,9 +6,11 @@
   the latest activities; every channel's feed URLs.
 - ``/timeline``: the merged timeline, filtered by account, kind and text, in pages.
 
-Readable without logging in: sources are shown only by their redacted ``url_display``
-and their messages are scrubbed. The logged-in admin also sees the actions of
-``web.admin``. Every page works without JavaScript; ``static/feedhub.js`` adds copy
+Readable without logging in: the health of the sources, shown only by their redacted
+``url_display`` with scrubbed messages. What people did (the timeline and the pictures)
+is for the admin only, because channels are private by default and the dashboard must
+not show what their tokens protect; visitors are pointed to the public channels. The
+logged-in admin also sees the actions of ``web.admin``. Every page works without JavaScript; ``static/feedhub.js`` adds copy
 buttons and poll-now progress.
 """
 from __future__ import annotations
@@ -29,7 +31,7 @@ from feedhub.models import Kind, Verb
 from feedhub.publish.document import MEDIA_TYPES
 from feedhub.storage import Store
 from feedhub.storage.rows import PollRow, SourceRow
-from feedhub.web.auth import is_admin
+from feedhub.web.auth import admin_required, is_admin
 from feedhub.web.context import absolute_url, services
 from feedhub.web.feeds import dashboard_channels
 from feedhub.web.timeline import read_timeline, request_filter
@@ -119,15 +121,16 @@ def index() -> str:
     polls = store.recent_polls_by_source(SPARK_POLLS)
     counts = Counter(health(s).label for s in sources)
     names = [a.name for a in accounts]
-    autopoll = set(session.pop(AUTOPOLL, [])) if is_admin() else set()
+    admin = is_admin()
+    autopoll = set(session.pop(AUTOPOLL, [])) if admin else set()
     return render_template(
         "dashboard.html",
         accounts=[(account, [s for s in sources if s.account_id == account.id]) for account in accounts],
         summary=[(label, counts[label]) for label in HEALTH_ORDER if counts[label]],
         sparks={s.id: sparkline(s, polls.get(s.id, [])) for s in sources},
         autopoll=autopoll,
-        pictures=_pictures(store, names, now),
-        latest=read_timeline(store, TimelineFilter(limit=LATEST), None),
+        pictures=_pictures(store, names, now) if admin else None,
+        latest=read_timeline(store, TimelineFilter(limit=LATEST), None) if admin else None,
         feeds=dashboard_channels(),
         opml_url=absolute_url("feeds.opml"),
         media_types=MEDIA_TYPES,
@@ -136,6 +139,7 @@ def index() -> str:
 
 
 @bp.get("/timeline")
+@admin_required
 def timeline() -> str:
     flt = request_filter()
     page = _page()
