@@ -248,7 +248,7 @@ class Fetcher:
         declared = response.headers.get("Content-Length", "").strip()
         # Refused before reading. Compressed or not: a compressed body this large would
         # inflate to more still.
-        if declared.isdigit() and int(declared) > limit:
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
             raise FetchError(Outcome.TOO_LARGE, f"the response declares {int(declared):,} bytes, more than the {limit:,} allowed")
         chunks, size = [], 0
         try:

@@ -53,7 +53,7 @@ MAX_ENTRIES = 5000  # per document; a longer one is cut, not refused
 MAX_ELEMENTS = 50_000
 MAX_DEPTH = 64
 MAX_ATTRIBUTES = 64  # on one element
-MAX_NAMESPACES = 1000  # declarations in one document
+MAX_NAMESPACES = 100  # declarations in one document (feedparser slows with each one in scope)
 MAX_ENTITY_CHARS = 4  # the longest replacement text an entity may declare
 _TOLERATED = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
@@ -179,24 +179,25 @@ def _parse_json_feed(body: bytes) -> ParsedFeed:
         doc = json.loads(body)
     except (ValueError, RecursionError):
         raise FetchError(Outcome.MALFORMED, "the JSON feed is malformed") from None
-    if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith("https://jsonfeed.org/version/"):
+    declared = _text(doc.get("version")) if isinstance(doc, dict) else ""
+    if not declared.startswith("https://jsonfeed.org/version/"):
         raise FetchError(Outcome.NOT_A_FEED, "the document is JSON but not a JSON Feed")
     items = doc.get("items")
     if not isinstance(items, list):
         raise FetchError(Outcome.MALFORMED, "the JSON feed has no items list")
     entries = tuple(_json_item(item) for item in items[:MAX_ENTRIES] if isinstance(item, dict))
-    version = "json11" if doc["version"].endswith("1.1") else "json10"
-    title = doc.get("title", "")
-    return ParsedFeed(str(title), entries, {}, {"title": title}, version)
+    version = "json11" if declared.endswith("1.1") else "json10"
+    title = _text(doc.get("title"))
+    return ParsedFeed(title, entries, {}, {"title": title}, version)
 
 
 def _json_item(item: Mapping[str, Any]) -> dict[str, Any]:
     """Map a JSON Feed item onto the keys feedparser uses for Atom/RSS entries."""
     entry: dict[str, Any] = {
-        "id": str(item.get("id", "")),
-        "title": str(item.get("title", "") or ""),
-        "link": str(item.get("url", "") or ""),
-        "summary": str(item.get("summary") or item.get("content_text") or ""),
+        "id": _text(item.get("id")),
+        "title": _text(item.get("title")),
+        "link": _text(item.get("url")),
+        "summary": _text(item.get("summary")) or _text(item.get("content_text")),
         "tags": [{"term": t} for t in _list(item.get("tags")) if isinstance(t, str)],
     }
     image = item.get("image") or item.get("banner_image")
@@ -207,6 +208,16 @@ def _json_item(item: Mapping[str, Any]) -> dict[str, Any]:
         if when:
             entry[ours] = when.timetuple()
     return entry
+
+
+def _text(value: Any) -> str:
+    """A string field of a JSON Feed: text as given, a number as text (ids in the wild),
+    anything else (an object, a list, null) as nothing."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return ""
 
 
 def _list(value: Any) -> list[Any]:

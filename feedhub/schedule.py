@@ -27,6 +27,7 @@ The rules:
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -40,6 +41,7 @@ MAX_RETRY_AFTER = timedelta(days=1)
 MAX_FRESHNESS = timedelta(days=1)
 JITTER = 0.1  # up to 10% later
 MOVE_CONFIRMATIONS = 2  # polls in a row that must see the same permanent redirect
+_DIGITS = re.compile(r"[0-9]+")  # RFC 9110's delta-seconds: ASCII digits, nothing else
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ def retry_after(headers: Mapping[str, str], now: datetime) -> timedelta | None:
     value = headers.get("retry-after", "").strip()
     if not value:
         return None
-    if value.isdigit():
+    if _DIGITS.fullmatch(value):
         return timedelta(seconds=min(int(value), int(MAX_RETRY_AFTER.total_seconds()) + 1))
     when = _http_date(value)
     if when is None:
@@ -109,7 +111,7 @@ def freshness(headers: Mapping[str, str], now: datetime) -> timedelta | None:
         return None
     if "max-age" in directives:
         age = directives["max-age"]
-        return timedelta(seconds=min(int(age), int(MAX_FRESHNESS.total_seconds()) + 1)) if age.isdigit() else None
+        return timedelta(seconds=min(int(age), int(MAX_FRESHNESS.total_seconds()) + 1)) if _DIGITS.fullmatch(age) else None
     expires = headers.get("expires", "").strip()
     if not expires:
         return None
