@@ -14,6 +14,7 @@ A differential test checks that both paths give the same normalized entries.
 """
 from __future__ import annotations
 
+import re
 import time
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -34,6 +35,11 @@ _KNOWN_PREFIXES = {
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False, remove_comments=True
 )
+
+
+_MARKUP = re.compile(r"</?[A-Za-z][^>]*>")
+# How feedparser reports an Atom text construct's type (RFC 4287 §3.1).
+_MEDIA_TYPE_OF = {"text": "text/plain", "html": "text/html"}
 
 
 class _Unusual(Exception):
@@ -123,6 +129,7 @@ def _atom_entry(element: etree._Element, prefixes: dict[str, str]) -> dict[str, 
             entry["id"] = _text(child).strip()
         elif tag == f"{{{ATOM}}}title":
             entry["title"] = _atom_text(child)
+            entry["title_detail"] = {"type": _MEDIA_TYPE_OF[child.get("type", "text")]}
         elif tag == f"{{{ATOM}}}link":
             link = {"rel": child.get("rel", "alternate"), "href": child.get("href", "")}
             for name in ("type", "title"):
@@ -139,8 +146,11 @@ def _atom_entry(element: etree._Element, prefixes: dict[str, str]) -> dict[str, 
         elif tag == f"{{{ATOM}}}category":
             entry["tags"].append({"term": child.get("term"), "scheme": child.get("scheme"), "label": child.get("label")})
         elif tag in (f"{{{ATOM}}}summary", f"{{{ATOM}}}content"):
+            text = _atom_text(child)
+            if tag.endswith("content"):
+                entry["content"] = [{"type": _MEDIA_TYPE_OF[child.get("type", "text")], "value": text}]
             if tag.endswith("summary") or "summary" not in entry:
-                entry["summary"] = _atom_text(child)
+                entry["summary"] = text
         elif tag in (f"{{{MEDIA}}}thumbnail", f"{{{MEDIA}}}content"):
             entry.setdefault(f"media_{tag.rsplit('}', 1)[1]}", []).append(dict(child.attrib))
         else:
@@ -170,6 +180,8 @@ def _rss_item(element: etree._Element, prefixes: dict[str, str]) -> dict[str, An
         tag = child.tag
         if tag == "title":
             entry["title"] = _text(child)
+            # As feedparser does: an RSS title that holds markup is HTML.
+            entry["title_detail"] = {"type": "text/html" if _MARKUP.search(entry["title"]) else "text/plain"}
         elif tag == "link":
             entry["link"] = _text(child).strip()
             entry["links"].append({"rel": "alternate", "href": entry["link"]})

@@ -48,6 +48,7 @@ RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <item><title>Tom &amp; Jerry &lt;3</title><link>https://films.example/1</link><guid isPermaLink="false">urn:1</guid>
 <pubDate>Tue, 10 Jun 2025 04:00:00 GMT</pubDate><description>&lt;p&gt;Loved it&lt;/p&gt;</description>
 <media:thumbnail url="https://img.example/1.jpg"/></item>
+<item><title>A &lt;b&gt;bold&lt;/b&gt; one</title><link>https://films.example/3</link></item>
 <item><title>No guid</title><link>https://films.example/2</link><pubDate>Wed, 11 Jun 2025 10:30:00 +0200</pubDate></item>
 </channel></rss>"""
 
