@@ -190,7 +190,7 @@ def run_feedhub(opml: Path, data_dir: Path) -> None:
     from feedhub.services import build_services
     from feedhub.subscribe import import_opml
 
-    settings = load_settings({"data_dir": data_dir, "allow_private_networks": True, "max_concurrency": 8}, environ={})
+    settings = load_settings({"data_dir": data_dir, "allow_private_networks": True, "max_concurrency": 8, "max_per_host": 8}, environ={})
     services = build_services(settings)
     import_opml(services.store, opml.read_bytes(), "bench", settings.poll_interval, services.now())
     poller = Poller(services)
@@ -219,7 +219,7 @@ def run_feedhub_emulator(users: int, data_dir: Path) -> None:
     emulator_app = create_emulator_app(seed=5, users=users)
     emulated = emulator_app.extensions["emulator"]
     server = serve_in_thread(emulator_app)
-    settings = load_settings({"data_dir": data_dir, "allow_private_networks": True, "max_concurrency": 8}, environ={})
+    settings = load_settings({"data_dir": data_dir, "allow_private_networks": True, "max_concurrency": 8, "max_per_host": 8}, environ={})
     services = build_services(settings)
     for index in range(users):
         add_url(services.store, services.fetcher, emulated.feeds_list_url(server.url, index), f"user{index}", 900, services.now())

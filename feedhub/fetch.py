@@ -43,7 +43,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from .addresses import AddressPolicy, host_key
-from .urls import redact, scrub
+from .urls import scrub
 
 MAX_REDIRECTS = 5
 _CHUNK = 64 * 1024
@@ -283,11 +283,6 @@ def classify_status(status: int) -> Outcome:
     if status >= 500:
         return Outcome.SERVER_ERROR
     return Outcome.CLIENT_ERROR
-
-
-def describe_failure(result: FetchResult, url: str) -> str:
-    """A one-line, secret-free message for a failed fetch of ``url``."""
-    return f"{redact(url)}: {result.message}"
 
 
 def _check_scheme(url: str, first: bool) -> None:

@@ -12,7 +12,8 @@ Tolerance rules for what feeds in the wild send (SPEC §9):
   than ``MAX_URL_CHARS`` are dropped, so one source cannot bloat storage or a page;
 - characters that XML 1.0 forbids are stripped here, before anything is stored, so
   one bad source cannot make a merged feed ill-formed;
-- links and pictures are kept only as absolute http(s) URLs;
+- links and pictures are kept only as absolute http(s) URLs; an HTML title, like a
+  summary, keeps only its text (nh3);
 - an entry without a title is skipped: nothing could be said about it.
 """
 from __future__ import annotations
@@ -79,7 +80,7 @@ class _Fields:
 
 
 def _entry(raw: Mapping[str, Any], kind: Kind, fields: _Fields) -> Entry | None:
-    name = _clean(raw.get("title", ""))[:MAX_TEXT_CHARS]
+    name = _title_text(raw)[:MAX_TEXT_CHARS]
     if not name:
         return None
     entry_id = _entry_id(raw, name)
@@ -111,6 +112,15 @@ def _entry(raw: Mapping[str, Any], kind: Kind, fields: _Fields) -> Entry | None:
         watched_at=parse_datetime(fields.text("watched_date")) or (updated if kind is Kind.WATCHED else None),
         summary=_plain_text(raw.get("summary", ""))[:MAX_SUMMARY_CHARS] or None if kind is Kind.OTHER else None,
     )
+
+
+def _title_text(raw: Mapping[str, Any]) -> str:
+    """The entry's title as text: an HTML or XHTML title (Atom ``type="html"``) keeps only
+    its text, like a summary; a plain one is taken as it is."""
+    detail = raw.get("title_detail")
+    if isinstance(detail, Mapping) and detail.get("type") in ("text/html", "application/xhtml+xml"):
+        return _plain_text(raw.get("title", ""))
+    return _clean(raw.get("title", ""))
 
 
 def _entry_id(raw: Mapping[str, Any], name: str) -> str:

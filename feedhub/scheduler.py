@@ -52,7 +52,10 @@ class Poller:
             self._in_flight.update(s.id for s in todo)
         futures: dict[int, Future[PollReport]] = {s.id: Future() for s in todo}
         for lane in host_lanes(todo, self._per_host):
-            self._pool.submit(self._poll_lane, lane, futures)
+            running = self._pool.submit(self._poll_lane, lane, futures)
+            # A lane the pool cancels (close() while polling) never runs: its sources'
+            # results are cancelled too, so that nobody waits for them for ever.
+            running.add_done_callback(lambda _, lane=lane: [futures[s.id].cancel() for s in lane])
         reports = []
         for source in todo:
             report = futures[source.id].result()

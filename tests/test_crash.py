@@ -6,8 +6,6 @@ The pollers here are real subprocesses; nothing in them is told it is about to d
 """
 from __future__ import annotations
 
-import json
-import os
 import random
 import signal
 import sqlite3

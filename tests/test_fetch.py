@@ -110,10 +110,9 @@ def test_size_cap_applies_after_decompression(origin, fetcher, path):
 
 
 def test_a_trickling_server_hits_the_deadline(origin, fetcher):
-    started = time.monotonic()
-    result = fetcher.fetch(origin + "slow")
-    assert result.outcome is Outcome.TIMEOUT
-    assert time.monotonic() - started < 3.5
+    # A byte every 0.1 s never trips the read timeout: only the total deadline (1 s,
+    # while the body takes 4 s) can end this fetch with a timeout.
+    assert fetcher.fetch(origin + "slow").outcome is Outcome.TIMEOUT
 
 
 def test_unreachable_host_message_has_no_secret(fetcher):

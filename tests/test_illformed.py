@@ -87,6 +87,11 @@ def test_entries_without_ids_keep_the_same_id_from_poll_to_poll():
     assert first[0].entry_id.startswith("hash:") and first[1].entry_id == "https://a.example/x"
 
 
+def test_html_titles_keep_only_their_text():
+    (entry,) = normalize(parse_feed((CORPUS / "html-title-with-script.xml").read_bytes()), Kind.OTHER)
+    assert entry.title.name == "A bold title"
+
+
 def test_a_longer_document_is_cut_at_max_entries():
     entries = "".join(f"<entry><id>urn:n:{i}</id><title>n{i}</title></entry>" for i in range(MAX_ENTRIES + 10))
     body = f'<feed xmlns="http://www.w3.org/2005/Atom"><title>Long</title>{entries}</feed>'.encode()

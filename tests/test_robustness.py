@@ -24,6 +24,7 @@ from __future__ import annotations
 import gzip
 import shutil
 import sqlite3
+import time
 import tracemalloc
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -32,8 +33,10 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask, Response, request
 
+from feedhub.cli import main
 from feedhub.config import load_settings
 from feedhub.emulator.server import serve_in_thread
 from feedhub.fetch import Outcome
@@ -41,7 +44,7 @@ from feedhub.models import Kind
 from feedhub.scheduler import Poller
 from feedhub.services import build_services
 from feedhub.storage.rows import NewSource
-from feedhub.subscribe import add_url
+from feedhub.subscribe import AddError, add_url
 from feedhub.urls import redact
 
 from .canary import Canary
@@ -80,6 +83,7 @@ class Origin:
 
     def __init__(self) -> None:
         self.answer: Callable[[], Response] = self.blog
+        self.trickled = 0  # bytes a trickling answer got out
         app = Flask("origin")
         app.add_url_rule("/feed", "feed", lambda: self.answer())
         app.add_url_rule("/new-feed", "new_feed", self.blog)
@@ -164,6 +168,7 @@ class Row:
     victim: str = "watched"  # "watched" (home's Netflix feed) or "blog"
     polls: int = 1
     check: Callable[[World, object, object], None] | None = None  # more assertions: (world, services, victim)
+    says: str = ""  # words the victim's message must hold
 
 
 def fault(**kwargs) -> Callable[[World], None]:
@@ -218,6 +223,26 @@ def _stream(size: int, chunk: int = 65536):
     return chunks
 
 
+TRICKLED = 4000
+
+
+def _trickle(origin: Origin):
+    origin.trickled = 0
+
+    def chunks():
+        for byte in _atom("".join(_entry(i) for i in range(40)))[:TRICKLED].ljust(TRICKLED):
+            time.sleep(0.01)
+            origin.trickled += 1
+            yield bytes([byte])
+
+    return chunks
+
+
+def _hung_up_early(w: World, services, victim) -> None:
+    time.sleep(0.3)  # the server notices the hang-up at its next write
+    assert w.origin.trickled < TRICKLED // 2
+
+
 def _cut_short():
     yield _atom(_entry(1))[:40]  # then the server stops, well short of its Content-Length
 
@@ -240,6 +265,9 @@ ROWS = [
     Row("headers-later-than-the-read-timeout", fault(delay=4), Outcome.TIMEOUT, "backoff"),
     Row("trickled-feed", fault(body="oversized", size=4096, trickle=0.05), Outcome.TIMEOUT, "backoff"),
     Row("trickled-error-page", fault(status=200, body="html", trickle=0.2), Outcome.TIMEOUT, "backoff"),
+    # 4,000 bytes with their Content-Length, one every 10 ms: a reader waits for them all
+    # in one read, so only shutting the socket at the deadline stops it early.
+    Row("trickled-body-one-read", lambda w: w.origin.stream(_trickle(w.origin), **{"Content-Length": str(TRICKLED)}), Outcome.TIMEOUT, "backoff", victim="blog", check=_hung_up_early),
     # size
     Row("oversized-body", fault(body="oversized", size=8 * MAX_BODY), Outcome.TOO_LARGE, "backoff"),
     Row("gzip-bomb", fault(body="gzip_bomb", size=512 * MAX_BODY), Outcome.TOO_LARGE, "backoff"),
@@ -261,13 +289,13 @@ ROWS = [
     Row("too-many-elements", serve(_atom("<x/>" * 60_000)), Outcome.MALFORMED, "backoff", victim="blog"),
     Row("too-many-attributes", serve(_atom("<x " + " ".join(f'a{i}="1"' for i in range(5000)) + "/>")), Outcome.MALFORMED, "backoff", victim="blog"),
     # entity tricks: refused at once, nothing read, fetched or expanded
-    Row("billion-laughs", fault(body="billion_laughs"), Outcome.MALFORMED, "backoff"),
-    Row("billion-laughs-one-line-doctype", fault(body="billion_laughs_one_line"), Outcome.MALFORMED, "backoff"),
-    Row("quadratic-blowup", fault(body="quadratic_blowup"), Outcome.MALFORMED, "backoff"),
-    Row("xxe-entity-local-file", lambda w: w.emulator.add_fault(WATCHED, body="xxe_entity", target=w.canary_file.as_uri()), Outcome.MALFORMED, "backoff"),
-    Row("xxe-entity-http", lambda w: w.emulator.add_fault(WATCHED, body="xxe_entity", target=w.canary.url + "xxe"), Outcome.MALFORMED, "backoff", check=_nothing_fetched),
-    Row("xxe-parameter-entity-local-file", lambda w: w.emulator.add_fault(WATCHED, body="xxe_parameter", target=w.canary_file.as_uri()), Outcome.MALFORMED, "backoff"),
-    Row("xxe-parameter-entity-http", lambda w: w.emulator.add_fault(WATCHED, body="xxe_parameter", target=w.canary.url + "pe"), Outcome.MALFORMED, "backoff", check=_nothing_fetched),
+    Row("billion-laughs", fault(body="billion_laughs"), Outcome.MALFORMED, "backoff", says="declares"),
+    Row("billion-laughs-one-line-doctype", fault(body="billion_laughs_one_line"), Outcome.MALFORMED, "backoff", says="declares"),
+    Row("quadratic-blowup", fault(body="quadratic_blowup"), Outcome.MALFORMED, "backoff", says="declares"),
+    Row("xxe-entity-local-file", lambda w: w.emulator.add_fault(WATCHED, body="xxe_entity", target=w.canary_file.as_uri()), Outcome.MALFORMED, "backoff", says="declares"),
+    Row("xxe-entity-http", lambda w: w.emulator.add_fault(WATCHED, body="xxe_entity", target=w.canary.url + "xxe"), Outcome.MALFORMED, "backoff", check=_nothing_fetched, says="declares"),
+    Row("xxe-parameter-entity-local-file", lambda w: w.emulator.add_fault(WATCHED, body="xxe_parameter", target=w.canary_file.as_uri()), Outcome.MALFORMED, "backoff", says="declares"),
+    Row("xxe-parameter-entity-http", lambda w: w.emulator.add_fault(WATCHED, body="xxe_parameter", target=w.canary.url + "pe"), Outcome.MALFORMED, "backoff", check=_nothing_fetched, says="declares"),
     # An external DTD is named, never read: the entity it would declare stays unknown.
     Row("xxe-external-dtd-http", lambda w: w.emulator.add_fault(WATCHED, body="xxe_dtd", target=w.canary.url + "dtd"), Outcome.MALFORMED, "backoff", check=_nothing_fetched),
     Row("xxe-external-dtd-local-file", lambda w: w.emulator.add_fault(WATCHED, body="xxe_dtd", target=w.canary_file.as_uri()), Outcome.MALFORMED, "backoff"),
@@ -356,6 +384,7 @@ def test_bad_input(world: World, row: Row, tmp_path):
         # The code, in the report and in the poll log.
         by_source = {r.source_id: r for r in reports}
         assert by_source[victim.id].outcome is row.code, by_source[victim.id].message
+        assert row.says in by_source[victim.id].message
         assert services.store.recent_polls(victim.id, 1)[0].outcome == row.code.value
         # Survival: bounded memory (the time bound is the code itself: see the docstring).
         assert peak < MEMORY_BOUND, f"{peak / 2**20:.1f} MiB"
@@ -409,3 +438,129 @@ def _assert_schedule(row: Row, after: dict, victim_id: int, started: datetime) -
         seconds = int(row.then.split(":")[1])
         assert victim.error_count == 1
     assert timedelta(seconds=seconds * 0.99) <= due <= timedelta(seconds=seconds * jitter), (row.then, due)
+
+
+# -- after the table: bringing stopped sources back, and pages that are no feed --------------
+
+
+def test_a_paused_account_resumes_and_a_retired_source_comes_back(world: World, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(world.base, data)
+    world.emulator.clear_faults()
+    world.emulator.add_fault(WATCHED, status=401, times=1)
+    world.emulator.add_fault(r"/ratings/", status=410, times=1)
+    services = build_services(_settings(data))
+    poller = Poller(services)
+    try:
+        poller.poll_many([s for s in services.store.sources() if s.state == "active"])
+        home = {s.kind: s for s in services.store.sources() if s.account_name == "home"}
+    finally:
+        poller.close()
+        services.close()
+    assert home[Kind.RATINGS].state == "retired"
+    assert {s.state for k, s in home.items() if k is not Kind.RATINGS} == {"needs_token"}
+
+    env = {"FEEDHUB_DATA_DIR": str(data), "FEEDHUB_ALLOWED_HOSTS": "127.0.0.1"}
+    runner = CliRunner()
+    listing = runner.invoke(main, ["sources"], env=env)
+    assert "needs_token" in listing.output and "retired" in listing.output
+    resumed = runner.invoke(main, ["resume", "home"], env=env)
+    assert resumed.exit_code == 0 and "resumed 4 sources" in resumed.output
+    enabled = runner.invoke(main, ["enable", str(home[Kind.RATINGS].id)], env=env)
+    assert enabled.exit_code == 0 and "active again" in enabled.output
+    assert runner.invoke(main, ["enable", "999"], env=env).exit_code == 1
+    assert runner.invoke(main, ["resume", "nobody"], env=env).exit_code == 1
+
+    services = build_services(_settings(data))
+    poller = Poller(services)
+    try:
+        due = services.store.due_sources(services.now())
+        assert {s.id for s in due} == {s.id for s in home.values()}  # all due now, failures forgotten
+        assert all(s.error_count == 0 and s.state == "active" for s in due)
+        assert all(r.outcome.healthy for r in poller.poll_many(due))
+        log = runner.invoke(main, ["polls", str(home[Kind.WATCHED].id)], env=env).output
+        assert "token_rejected" in log and "401" in log and "feed_token=REDACTED" in log
+    finally:
+        poller.close()
+        services.close()
+
+
+def test_adding_an_html_page_follows_the_feed_it_links(world: World, tmp_path):
+    world.emulator.clear_faults()
+    feed = world.emulator.feed_url(world.emulator.base_url, 0, "watched")
+    world.emulator.add_fault(r"^/diary$", body="html_feed_link", target=feed.replace(world.emulator.base_url, "/"))
+    world.emulator.add_fault(r"^/plain-page$", body="html")
+    world.emulator.add_fault(r"^/sneaky$", body="html_feed_link", target="http://169.254.169.254/latest/feed.xml")
+    services = build_services(_settings(tmp_path / "data"))
+    try:
+        added = add_url(services.store, services.fetcher, world.emulator.base_url + "diary", "diary", INTERVAL, services.now())
+        (source,) = added.sources
+        assert source.url == feed and source.kind is Kind.WATCHED  # the linked feed, not the page
+        with pytest.raises(AddError, match="links no feed"):
+            add_url(services.store, services.fetcher, world.emulator.base_url + "plain-page", "plain", INTERVAL, services.now())
+        with pytest.raises(AddError, match="could not be read as feeds"):
+            add_url(services.store, services.fetcher, world.emulator.base_url + "sneaky", "sneaky", INTERVAL, services.now())
+        assert [a.name for a in services.store.accounts()] == ["diary"]  # nothing else was written
+    finally:
+        services.close()
+        world.emulator.clear_faults()
+
+
+@pytest.mark.parametrize(
+    "rule, error",
+    [
+        ({"path": "x", "trickle": 11}, "trickle"),
+        ({"path": "x", "redirects": 51}, "redirects"),
+        ({"path": "x", "status": 500, "redirects": 2}, "redirect status"),
+        ({"path": "x", "body": "html_feed_link"}, "needs a target"),
+        ({"path": "x", "body": "html", "target": "file:///etc/passwd"}, "target goes with"),
+        ({"path": "x", "body": "html", "size": 10}, "size goes with"),
+        ({"path": "x", "headers": {"X": 1}}, "wrong type|headers"),
+        ({"path": "x", "retry_after": "a\nb"}, "printable"),
+        ({"path": "x"}, "needs a status"),
+    ],
+)
+def test_the_emulator_refuses_a_bad_fault_clearly(rule, error):
+    from feedhub.emulator.app import FaultRule
+
+    with pytest.raises(ValueError, match=error):
+        FaultRule.from_json(rule)
+
+
+def test_a_server_trickling_its_status_line_and_headers_meets_the_deadline():
+    """Before any header has arrived there is no response to read a body from: the
+    deadline wakes the read all the same (the table's trickles send the body slowly)."""
+    import socket
+    import threading
+
+    from feedhub.fetch import FetchPolicy, Fetcher
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen()
+
+    answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/atom+xml\r\nContent-Length: 2\r\n\r\nok"
+    sent = []
+
+    def trickle() -> None:
+        connection, _ = listening.accept()
+        with connection:
+            connection.recv(4096)
+            try:
+                for byte in answer:
+                    connection.sendall(bytes([byte]))
+                    sent.append(byte)
+                    time.sleep(0.2)  # each byte well within the read timeout; 16 s in all
+            except OSError:
+                pass  # the client hung up at its deadline
+
+    threading.Thread(target=trickle, daemon=True).start()
+    fetcher = Fetcher(FetchPolicy(allow_private_networks=True, read_timeout=1, total_timeout=TOTAL_TIMEOUT))
+    try:
+        result = fetcher.fetch(f"http://127.0.0.1:{listening.getsockname()[1]}/feed?key=TRICKLEKEY")
+    finally:
+        fetcher.close()
+        listening.close()
+    assert result.outcome is Outcome.TIMEOUT and "TRICKLEKEY" not in result.message
+    time.sleep(0.5)  # the server notices the hang-up at its next write
+    assert len(sent) < len(answer) // 2  # the client hung up at its deadline, not at the end

@@ -310,3 +310,90 @@ def test_concurrent_fetches_keep_their_own_deadlines(recorder):
     finally:
         fetcher.close()
     assert outcomes == [Outcome.OK] * 16
+
+
+# -- pinned over TLS: SNI and the certificate still name the host ---------------------------
+
+
+def _certificate(tmp_path, host: str):
+    """A self-signed certificate for ``host`` (and its key), as PEM files."""
+    from datetime import datetime, timedelta, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.now(timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / f"{host}.pem", tmp_path / f"{host}.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+class _TLSOrigin:
+    """An HTTPS server on 127.0.0.1 with a certificate for one host name; it records the
+    SNI name and the Host header of each request."""
+
+    def __init__(self, cert_file, key_file) -> None:
+        import ssl
+
+        self.sni: list[str | None] = []
+        self.hosts: list[str] = []
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_file, key_file)
+        context.sni_callback = lambda sock, name, ctx: self.sni.append(name)
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen()
+        self.port = self._socket.getsockname()[1]
+        threading.Thread(target=self._serve, args=(context,), daemon=True).start()
+
+    def _serve(self, context) -> None:
+        while True:
+            try:
+                plain, _ = self._socket.accept()
+            except OSError:
+                return
+            try:
+                with context.wrap_socket(plain, server_side=True) as tls:
+                    head = tls.recv(4096).decode("latin-1")
+                    self.hosts += [line.split(":", 1)[1].strip() for line in head.split("\r\n") if line.lower().startswith("host:")]
+                    body = b'<feed xmlns="http://www.w3.org/2005/Atom"><title>tls</title></feed>'
+                    tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/atom+xml\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+            except OSError:
+                continue  # a client that refused the certificate
+
+    def stop(self) -> None:
+        self._socket.close()
+
+
+def test_over_tls_the_pinned_connection_still_checks_the_hosts_certificate(tmp_path):
+    cert_file, key_file = _certificate(tmp_path, "feeds.example")
+    origin = _TLSOrigin(cert_file, key_file)
+    fetcher = Fetcher(FetchPolicy(allowed_hosts=frozenset({"feeds.example", "impostor.example"})), resolver=lambda host, port: ["127.0.0.1"])
+    fetcher._session.verify = str(cert_file)  # trust this one self-signed certificate, for the test only
+    try:
+        good = fetcher.fetch(f"https://feeds.example:{origin.port}/feed")
+        # The same server, reached as another name: its certificate does not name it.
+        bad = fetcher.fetch(f"https://impostor.example:{origin.port}/feed")
+    finally:
+        fetcher.close()
+        origin.stop()
+    assert good.outcome is Outcome.OK, good.message
+    assert origin.sni[0] == "feeds.example" and origin.hosts == [f"feeds.example:{origin.port}"]
+    assert bad.outcome is Outcome.CONNECTION_ERROR and "SSLError" in bad.message

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.engine import Connection
 
 from ..models import Kind
@@ -11,21 +11,27 @@ from .rows import PollRow
 from .schema import accounts, polls, sources
 
 
+# Written after every poll: built once, given parameters (building a statement anew
+# each time cost more than running it).
+_INSERT = polls.insert()
+_OLDEST_KEPT = (
+    select(polls.c.started_at)
+    .where(polls.c.source_id == bindparam("source_id"))
+    .order_by(polls.c.started_at.desc())
+    .offset(bindparam("skip"))
+    .limit(1)
+    .scalar_subquery()
+)
+_TRIM = delete(polls).where(polls.c.source_id == bindparam("source_id"), polls.c.started_at < _OLDEST_KEPT)
+
+
 def add(conn: Connection, row: PollRow) -> None:
-    conn.execute(polls.insert().values(**row.__dict__))
+    conn.execute(_INSERT, row.__dict__)
 
 
 def trim(conn: Connection, source_id: int, keep: int) -> None:
     """Delete the polls of a source older than its newest ``keep``."""
-    oldest_kept = (
-        select(polls.c.started_at)
-        .where(polls.c.source_id == source_id)
-        .order_by(polls.c.started_at.desc())
-        .offset(keep - 1)
-        .limit(1)
-        .scalar_subquery()
-    )
-    conn.execute(delete(polls).where(polls.c.source_id == source_id, polls.c.started_at < oldest_kept))
+    conn.execute(_TRIM, {"source_id": source_id, "skip": keep - 1})
 
 
 def recent(conn: Connection, source_id: int, limit: int = 20) -> list[PollRow]:

@@ -5,7 +5,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, case, func, literal, select, update
+from sqlalchemy import String, bindparam, case, func, literal, select, update
 from sqlalchemy.engine import Connection
 
 from ..crypto import Cipher
@@ -117,9 +117,16 @@ def next_due_at(conn: Connection) -> datetime | None:
     return conn.execute(select(func.min(sources.c.next_due_at)).where(sources.c.state == "active")).scalar()
 
 
-def update_after_poll(conn: Connection, source_id: int, values: dict[str, Any]) -> None:
-    count = select(func.count()).select_from(entries).where(entries.c.source_id == source_id).scalar_subquery()
-    conn.execute(update(sources).where(sources.c.id == source_id).values(**values, entry_count=count))
+_ENTRY_COUNT = select(func.count()).select_from(entries).where(entries.c.source_id == bindparam("_id")).scalar_subquery()
+
+
+def update_after_poll(conn: Connection, source_id: int, values: dict[str, Any], entries_changed: bool = True) -> None:
+    """Store a poll's effect on its source; the entry count is counted again only when
+    the poll wrote entries (not after a 304)."""
+    statement = update(sources).where(sources.c.id == bindparam("_id"))
+    if entries_changed:
+        statement = statement.values(entry_count=_ENTRY_COUNT)
+    conn.execute(statement, {**values, "_id": source_id})
 
 
 def replace_url(conn: Connection, source_id: int, new: NewSource, now: datetime) -> None:

@@ -267,11 +267,13 @@ class Store:
             )
             added = activities.add(conn, write.account_id, write.activities, write.poll.started_at)
             pruned = self._prune(conn, write)
-            present = entries.count_present(conn, write.source_id) if write.poll.outcome in _HEALTHY else None
+            # After a 304 the list is as it was: no point to add to the queue-length picture.
+            present = entries.count_present(conn, write.source_id) if write.poll.outcome == Outcome.OK.value else None
             poll = PollRow(**{**write.poll.__dict__, "new_activities": added, "present_entries": present})
             polls.add(conn, poll)
             polls.trim(conn, write.source_id, POLL_LOG_SIZE)
-            sources.update_after_poll(conn, write.source_id, write.source_values)
+            wrote = bool(write.new_entries or write.changed_entries or write.gone_keys or pruned.entries)
+            sources.update_after_poll(conn, write.source_id, write.source_values, entries_changed=wrote)
             if write.pause_account:
                 sources.wait_for_tokens(conn, write.account_id, PAUSED_FOR_TOKENS)
             if write.moved_url and not sources.move(conn, write.source_id, write.moved_url, sources.by_id(conn, write.source_id).kind):
