@@ -11,6 +11,7 @@ import logging
 import threading
 from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -84,7 +85,9 @@ class Poller:
             with self._lock:
                 self._in_flight.discard(source.id)
         self._publisher.poll_committed(source, report)  # queued: never holds up polling
-        return report
+        # The activities were for the ping only: a cycle's reports must not keep every
+        # activity of every source alive (memory would grow with the number of sources).
+        return replace(report, activities=())
 
     def poll_due(self) -> list[PollReport]:
         refresh_due(self.services)  # feeds lists first: new tokens before the polls that use them
