@@ -5,7 +5,6 @@ import logging
 import signal
 import sys
 import threading
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from .services import Services, build_services
 from .storage import NotFoundError
 from .storage.rows import SourceRow
 from .subscribe import AddError, Added, add_url, import_opml
-from .urls import redact
 
 
 def _services(**overrides) -> Services:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from .discover import DiscoveryError, read_feeds_document
 from .feeds_list import Refresh, refresh_account
 from .fetch import Outcome
-from .oauth_client import AccessToken, ConnectError, Consumer, OAuthClient
+from .oauth_client import AccessToken, ConnectError, OAuthClient
 from .services import Services
 from .storage.rows import AccountRow, CredentialsRow, SourceRow
 from .subscribe import AddError, create

@@ -17,7 +17,8 @@ from lxml import etree
 from feedhub.models import TimelineItem
 from feedhub.publish import structured
 from feedhub.publish.document import HTML_MEDIA_TYPE, MEDIA_TYPES, FeedDocument
-from feedhub.publish.text import add, content_html, headline, http_url, plain_summary, rfc3339, tags
+from feedhub.dates import rfc3339
+from feedhub.publish.text import add, content_html, headline, http_url, plain_summary, tags
 
 FORMAT = "atom"
 

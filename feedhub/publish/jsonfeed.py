@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from feedhub.dates import rfc3339
 from feedhub.models import TimelineItem
 from feedhub.publish import structured
 from feedhub.publish.document import FeedDocument
@@ -18,7 +19,6 @@ from feedhub.publish.text import (
     headline,
     http_url,
     plain_summary,
-    rfc3339,
     tags,
 )
 

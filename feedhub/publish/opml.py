@@ -12,7 +12,8 @@ from datetime import datetime
 
 from lxml import etree
 
-from feedhub.publish.text import add, clean, rfc822
+from feedhub.dates import rfc822
+from feedhub.publish.text import add, clean
 
 MEDIA_TYPE = "text/x-opml; charset=utf-8"
 EXTENSION = "opml"

@@ -19,7 +19,8 @@ from feedhub.models import TimelineItem
 from feedhub.publish import structured
 from feedhub.publish.atom import ATOM_NS, MEDIA_NS
 from feedhub.publish.document import MEDIA_TYPES, FeedDocument
-from feedhub.publish.text import add, content_html, headline, http_url, rfc822, tags
+from feedhub.dates import rfc822
+from feedhub.publish.text import add, content_html, headline, http_url, tags
 
 FORMAT = "rss"
 

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from feedhub.dates import rfc3339, rfc822  # noqa: F401  (re-exported for the renderers)
 from feedhub.models import TimelineItem, Title, Verb
 
 # XML 1.0 §2.2 Char: anything else (C0 controls, lone surrogates, U+FFFE/U+FFFF) makes
