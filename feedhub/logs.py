@@ -9,9 +9,16 @@ from .urls import redact_text
 
 
 class RedactingFilter(logging.Filter):
+    """Redacts the message and any traceback: an exception's text (requests' among
+    them) can quote a URL with its token."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         record.msg, record.args = redact_text(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text, record.exc_info = redact_text(record.exc_text), None
         return True
 
 

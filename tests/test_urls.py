@@ -49,3 +49,27 @@ def test_scrub_and_redact_text_clean_library_messages():
 def test_netflix_user_id():
     assert netflix_user_id(FEED) == "T1tareQFowlmc8aiTEXBcQ5aed9h_Z8zdmSX1SnrKoOCA-"
     assert netflix_user_id("https://example.com/rss") is None
+
+
+def test_log_lines_and_tracebacks_are_redacted():
+    import io
+    import logging
+
+    from feedhub.logs import RedactingFilter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("feedhub.test-redaction")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        try:
+            raise ConnectionError(f"Max retries exceeded with url: {FEED}")
+        except ConnectionError:
+            logger.exception("polling %s failed", FEED)
+    finally:
+        logger.removeHandler(handler)
+    written = stream.getvalue()
+    assert "Traceback" in written and "Max retries exceeded" in written
+    assert "T1u.tZSbY9311F5W0C5eVQXaJ49" not in written and "v9s778n692e9qvd83wfj9t8c" not in written
