@@ -79,13 +79,18 @@ class TimelineFilter:
         return self.since is None or activity.occurred_at >= self.since
 
 
-def merge(rows: Iterable[tuple[str, Activity]], flt: TimelineFilter) -> list[TimelineItem]:
+def merge(
+    rows: Iterable[tuple[str, Activity]],
+    flt: TimelineFilter,
+    doers: Iterable[tuple[str, Verb, str]] = (),
+) -> list[TimelineItem]:
     """One timeline from ``(account_name, activity)`` rows: newest first, at most ``flt.limit``.
 
     An activity id seen twice counts once (the first row wins). Ties in time are ordered
-    by id so the order is stable. ``also`` names the other accounts, among all the rows
-    given (before filtering and the limit), with an activity of the same verb on the
-    same title.
+    by id so the order is stable. ``also`` names the other accounts with an activity of
+    the same verb on the same title, among all the rows given (before filtering and the
+    limit) and the ``(account name, verb, title key)`` facts in ``doers`` (what storage
+    knows of older activities about the same titles).
     """
     unique: dict[str, tuple[str, Activity]] = {}
     for name, activity in rows:
@@ -93,6 +98,8 @@ def merge(rows: Iterable[tuple[str, Activity]], flt: TimelineFilter) -> list[Tim
     who: defaultdict[tuple[Verb, str], set[str]] = defaultdict(set)
     for name, activity in unique.values():
         who[activity.verb, activity.title.key].add(name)
+    for name, verb, title_key in doers:
+        who[verb, title_key].add(name)
     kept = [(name, a) for name, a in unique.values() if flt.matches(name, a)]
     kept.sort(key=lambda row: row[1].id)
     kept.sort(key=lambda row: row[1].occurred_at, reverse=True)  # stable: ids stay ascending

@@ -91,6 +91,13 @@ def test_also_is_computed_over_all_rows_before_filter_and_limit() -> None:
     assert [(i.activity.id, i.also) for i in items] == [("a1", ("bob", "carl"))]
 
 
+def test_also_counts_the_doers_storage_knows_of_but_lists_none_of_them() -> None:
+    rows = [("ann", act("a1", hours=2))]
+    doers = [("bob", Verb.WATCHED, "name:heat"), ("ann", Verb.WATCHED, "name:heat"), ("carl", Verb.RATED, "name:heat")]
+    items = merge(rows, TimelineFilter(), doers)
+    assert [(i.activity.id, i.also) for i in items] == [("a1", ("bob",))]
+
+
 def test_limit_cuts_the_newest() -> None:
     rows = [("ann", act(f"a{h}", hours=h)) for h in range(10)]
     assert ids(merge(rows, TimelineFilter(limit=3))) == ["a9", "a8", "a7"]

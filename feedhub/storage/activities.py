@@ -73,16 +73,22 @@ def recent(
     return [(r.name, load_activity(r.data)) for r in conn.execute(query)]
 
 
-def about_titles(conn: Connection, title_keys: list[str], accounts_named: frozenset[str] | None) -> list[tuple[str, Activity]]:
-    """The activities of these accounts about these titles, for saying who else did the
-    same (``TimelineItem.also``)."""
-    rows: list[tuple[str, Activity]] = []
+def doers(conn: Connection, title_keys: list[str], accounts_named: frozenset[str] | None) -> set[tuple[str, Verb, str]]:
+    """(account name, verb, title key) of every activity of these accounts about these
+    titles, for saying who else did the same (``TimelineItem.also``). Only those three
+    columns: a title many people acted on must not load all their activities."""
+    found: set[tuple[str, Verb, str]] = set()
     for start in range(0, len(title_keys), 500):
-        query = _joined().where(activities.c.title_key.in_(title_keys[start : start + 500]))
+        query = (
+            select(accounts.c.name, activities.c.verb, activities.c.title_key)
+            .distinct()
+            .join(accounts, accounts.c.id == activities.c.account_id)
+            .where(activities.c.title_key.in_(title_keys[start : start + 500]))
+        )
         if accounts_named is not None:
             query = query.where(accounts.c.name.in_(sorted(accounts_named)))
-        rows += [(r.name, load_activity(r.data)) for r in conn.execute(query)]
-    return rows
+        found.update((r.name, Verb(r.verb), r.title_key) for r in conn.execute(query))
+    return found
 
 
 def _joined():

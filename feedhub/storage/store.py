@@ -370,10 +370,11 @@ class Store:
                 channel_text=channel_text,
             )
 
-    def activities_about(self, title_keys: list[str], accounts_named: frozenset[str] | None) -> list[tuple[str, Activity]]:
-        """Every activity of these accounts (None: all) about these titles."""
+    def doers(self, title_keys: list[str], accounts_named: frozenset[str] | None) -> set[tuple[str, Verb, str]]:
+        """(account name, verb, title key) of what these accounts (None: all) did to
+        these titles."""
         with self.engine.connect() as conn:
-            return activities.about_titles(conn, title_keys, accounts_named)
+            return activities.doers(conn, title_keys, accounts_named)
 
     def daily_activity_counts(self, since: datetime) -> list[tuple[str, date, int]]:
         """(account name, UTC day, number of activities) since ``since``."""

@@ -40,8 +40,8 @@ def read_timeline(store: Store, flt: TimelineFilter, members: frozenset[str] | N
         channel_text=flt.channel_text,
     )
     # Who else in this channel did the same to these titles (never beyond the channel).
-    related = store.activities_about(sorted({a.title.key for _, a in rows}), members)
-    return merge(rows + related, flt)
+    doers = store.doers(sorted({a.title.key for _, a in rows}), members)
+    return merge(rows, flt, doers)
 
 
 def _both(members: frozenset[str] | None, asked: frozenset[str] | None) -> frozenset[str] | None:
