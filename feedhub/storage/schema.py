@@ -153,6 +153,8 @@ activities = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_activities_time", "occurred_at", "id"),
     Index("ix_activities_account_time", "account_id", "occurred_at"),
+    # "Also watched by": who did what to a page's titles, read from the index alone.
+    Index("ix_activities_title", "title_key", "verb", "account_id"),
 )
 
 polls = Table(
