@@ -32,7 +32,7 @@ import itertools
 import socket
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 from urllib.parse import urljoin, urlsplit
 
@@ -121,7 +121,6 @@ class FetchResult:
     validators: Validators = field(default_factory=Validators)
     headers: Mapping[str, str] = field(default_factory=dict)  # those in KEPT_HEADERS, lower-case names
     permanent_redirect: str | None = field(default=None, repr=False)  # secret: where a chain of 301/308 ended
-    elapsed: float = 0.0
 
 
 class FetchError(Exception):
@@ -168,7 +167,6 @@ class Fetcher:
         Any fetch that outlives its deadline ends as ``timeout``, whatever it was doing
         when the deadline passed (a close-delimited body cut short looks complete).
         """
-        started = time.monotonic()
         deadline = _Deadline(self.policy.total_timeout)
         _current.deadline = deadline
         try:
@@ -182,7 +180,7 @@ class Fetcher:
             expired = deadline.finish()
         if expired:
             result = FetchResult(Outcome.TIMEOUT, f"the response took longer than the {self.policy.total_timeout:g} s allowed")
-        return replace(result, elapsed=time.monotonic() - started)
+        return result
 
     def _fetch(self, url: str, validators: Validators, deadline: _Deadline) -> FetchResult:
         headers = {}

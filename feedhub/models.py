@@ -122,7 +122,6 @@ class Snapshot:
 
     kind: Kind
     entries: tuple[Entry, ...]
-    fetched_at: datetime
     complete: bool = True
 
 

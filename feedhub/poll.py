@@ -83,7 +83,7 @@ def poll_source(
     outcome, message = result.outcome, result.message
     if outcome is Outcome.OK:
         try:
-            snapshot, read_all = _snapshot(fetcher, source, result, params, started_at, on_page)
+            snapshot, read_all = _snapshot(fetcher, source, result, params, on_page)
         except FetchError as exc:
             outcome, message = exc.outcome, str(exc)
     counts = (0, 0)
@@ -157,7 +157,6 @@ def _snapshot(
     source: SourceRow,
     first: FetchResult,
     params: dict[str, object] | None,
-    now: datetime,
     on_page: PageProgress | None,
 ) -> tuple[Snapshot, bool]:
     """The snapshot, paging on while ``opensearch:totalResults`` says there is more (at
@@ -186,7 +185,7 @@ def _snapshot(
                 on_page(source, start, total)
         if total is not None and start < total:
             complete = False
-    return Snapshot(source.kind, tuple(entries), now, complete and read_all), read_all
+    return Snapshot(source.kind, tuple(entries), complete and read_all), read_all
 
 
 def _total_results(parsed: ParsedFeed) -> int | None:

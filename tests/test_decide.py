@@ -44,7 +44,7 @@ def state(entries: tuple[Entry, ...]) -> dict[str, Entry]:
 
 
 def run(kind: Kind, entries, previous=None, complete=True, now=NOW, account=ACCOUNT) -> Decision:
-    snap = Snapshot(kind=kind, entries=tuple(entries), fetched_at=now, complete=complete)
+    snap = Snapshot(kind=kind, entries=tuple(entries), complete=complete)
     return decide(account, snap, previous, now)
 
 

@@ -143,6 +143,3 @@ def dashboard_channels() -> list[tuple[str, dict[str, str]]]:
     dashboard's list."""
     return [(channel.name, dict(links(channel).feeds)) for channel in visible_channels()]
 
-
-def opml_url() -> str:
-    return absolute_url("feeds.opml")
