@@ -28,6 +28,7 @@ class Settings:
     poll_interval: int  # seconds between polls of one source
     max_concurrency: int
     max_per_host: int  # sources of one host polled at once
+    poll_processes: int  # processes that poll (1: the polling process alone)
     allow_private_networks: bool
     allowed_hosts: frozenset[str]  # hosts exempt from the address policy, as written in URLs
     user_agent: str
@@ -50,6 +51,7 @@ SETTINGS: dict[str, str] = {
     "POLL_INTERVAL": "Seconds between two polls of one source (default 900, at least 10).",
     "MAX_CONCURRENCY": "How many sources are polled at once (default 8).",
     "MAX_PER_HOST": "How many sources on one host are polled at once, so many feeds of one service do not hit it together (default 2).",
+    "POLL_PROCESSES": "How many worker processes poll when many sources are due at once (default 1: the scheduler's own process). Set it to the number of cores to poll thousands of sources on all of them; MAX_CONCURRENCY and MAX_PER_HOST stay limits for all processes together.",
     "ALLOW_PRIVATE_NETWORKS": "Allow sources on private, loopback, link-local and other non-public addresses (default off; the demo turns it on).",
     "ALLOWED_HOSTS": "Comma-separated hosts that may be fetched even on private addresses, exactly as their URLs write them, e.g. `feeds.intranet.example,10.0.0.5` (default none).",
     "USER_AGENT": "User-Agent sent to sources; keep a contact URL in it.",
@@ -73,6 +75,7 @@ _DEFAULTS: dict[str, Any] = {
     "poll_interval": 900,
     "max_concurrency": 8,
     "max_per_host": 2,
+    "poll_processes": 1,
     "allow_private_networks": False,
     "allowed_hosts": "",
     "user_agent": "feedhub/0.1 (+https://github.com/feedhub/feedhub)",
@@ -131,6 +134,7 @@ def _validate(raw: dict[str, Any]) -> Settings:
         "poll_interval": _number(raw, "poll_interval", int, minimum=10),
         "max_concurrency": _number(raw, "max_concurrency", int, minimum=1),
         "max_per_host": _number(raw, "max_per_host", int, minimum=1),
+        "poll_processes": _number(raw, "poll_processes", int, minimum=1),
         "allow_private_networks": _boolean(raw, "allow_private_networks"),
         "allowed_hosts": _hosts(raw, "allowed_hosts"),
         "user_agent": str(raw["user_agent"]),

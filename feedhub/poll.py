@@ -74,6 +74,22 @@ def poll_source(
     store: Store, fetcher: Fetcher, source: SourceRow, now: Callable[[], datetime], on_page: PageProgress | None = None
 ) -> PollReport:
     """Poll one source and commit what it showed; never raises for a bad source."""
+    write, report = read_source(store, fetcher, source, now, on_page)
+    return committed(source, report, store.save_poll(write))
+
+
+def committed(source: SourceRow, report: PollReport, added: int) -> PollReport:
+    """The report of a poll once its write is committed, ``added`` activities of it new."""
+    log.info("polled %s (%s): %s, %d new activities", source.url_display, source.kind.value, report.outcome.value, added)
+    return replace(report, new_activities=added)
+
+
+def read_source(
+    store: Store, fetcher: Fetcher, source: SourceRow, now: Callable[[], datetime], on_page: PageProgress | None = None
+) -> tuple[PollWrite, PollReport]:
+    """Everything of one poll but its commit: what to write, and the report (its count of
+    new activities is known once the write is committed: see ``committed``). Storage is
+    only read; the caller commits the write, on its own or with others' (``Store.save_polls``)."""
     started_at, started = now(), time.monotonic()
     params = _paging(source)
     first_url = with_params(source.url, **params, start_index=0) if params is not None else source.url
@@ -123,11 +139,11 @@ def poll_source(
             # The next poll asks for another URL, whose ETag cannot be this one; the last
             # change of the feed (If-Modified-Since) still says whether anything is new.
             values["etag"] = None
-    added = store.save_poll(
-        PollWrite(source.id, source.account_id, poll, values, **write_args, moved_url=moved_url, pause_account=pause_account)
+    write = PollWrite(
+        source.id, source.account_id, poll, values, **write_args, moved_url=moved_url, pause_account=pause_account,
+        count_present=source.kind.is_list,
     )
-    log.info("polled %s (%s): %s, %d new activities", source.url_display, source.kind.value, outcome.value, added)
-    return PollReport(source.id, outcome, message, counts[0], counts[1], added, duration, write_args.get("activities", ()))
+    return write, PollReport(source.id, outcome, message, counts[0], counts[1], 0, duration, write_args.get("activities", ()))
 
 
 def _paging(source: SourceRow) -> dict[str, object] | None:

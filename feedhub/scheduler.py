@@ -19,7 +19,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from .feeds_list import refresh_after_rejection, refresh_due
 from .fetch import Outcome
-from .poll import PageProgress, PollReport, poll_source
+from .group_commit import GroupCommit
+from .poll_workers import WorkerPool
+from .poll import PageProgress, PollReport, committed, read_source
 from .services import Services
 from .storage.rows import SourceRow
 from .urls import display_host
@@ -46,17 +48,15 @@ class Poller:
             lambda: threading.BoundedSemaphore(self._per_host)
         )
         self._publisher = Publisher(services.settings, services.store)
+        self._commits = GroupCommit(services.store)
+        processes = services.settings.poll_processes
+        self._workers = WorkerPool(services.settings, processes, on_page) if processes > 1 else None
 
     def poll_many(self, sources: Iterable[SourceRow], on_done: Callable[[SourceRow, PollReport], None] | None = None) -> list[PollReport]:
-        with self._lock:
-            todo = [s for s in sources if s.id not in self._in_flight]
-            self._in_flight.update(s.id for s in todo)
-        futures: dict[int, Future[PollReport]] = {s.id: Future() for s in todo}
-        for lane in host_lanes(todo, self._per_host):
-            running = self._pool.submit(self._poll_lane, lane, futures)
-            # A lane the pool cancels (close() while polling) never runs: its sources'
-            # results are cancelled too, so that nobody waits for them for ever.
-            running.add_done_callback(lambda _, lane=lane: [futures[s.id].cancel() for s in lane])
+        """Poll ``sources`` (those not being polled already) and return their reports, in order."""
+        sources = list(sources)
+        futures = self.start(sources)
+        todo = [s for s in sources if s.id in futures]
         reports = []
         for source in todo:
             report = futures[source.id].result()
@@ -67,35 +67,77 @@ class Poller:
         refresh_after_rejection(self.services, {s.account_id for s, r in zip(todo, reports) if r.outcome is Outcome.TOKEN_REJECTED})
         return reports
 
+    def start(self, sources: Iterable[SourceRow]) -> dict[int, Future[PollReport]]:
+        """Start polling those of ``sources`` not being polled already; their reports
+        by source id, each set once the poll is committed."""
+        with self._lock:
+            todo = [s for s in sources if s.id not in self._in_flight]
+            self._in_flight.update(s.id for s in todo)
+        futures: dict[int, Future[PollReport]] = {s.id: Future() for s in todo}
+        for source_id, result in futures.items():
+            result.add_done_callback(lambda _, source_id=source_id: self._done(source_id))
+        if self._workers is not None and len(todo) > 1 and self._workers.busy.acquire(blocking=False):
+            try:
+                self._workers.poll(todo, futures)
+                return futures
+            except Exception:
+                self._workers.busy.release()
+                log.exception("could not start the poll workers; polling in this process")
+        for lane in host_lanes(todo, self._per_host):
+            running = self._pool.submit(self._poll_lane, lane, futures)
+            # A lane the pool cancels (close() while polling) never runs: its sources'
+            # results are cancelled too, so that nobody waits for them for ever.
+            running.add_done_callback(lambda ran, lane=lane: _cancel_if_cancelled(ran, [futures[s.id] for s in lane]))
+        return futures
+
     def _poll_lane(self, lane: list[SourceRow], futures: dict[int, Future[PollReport]]) -> None:
-        """Poll the sources of one lane one after the other (see ``host_lanes``)."""
+        """Poll the sources of one lane one after the other (see ``host_lanes``); each
+        poll's write goes to the group commit, and the lane goes on to its next source."""
         for source in lane:
             with self._lock:
                 slot = self._host_slots[display_host(source.url)]
             try:
                 with slot:
-                    futures[source.id].set_result(self._poll_one(source))
+                    write, report = read_source(self.services.store, self.services.fetcher, source, self.services.now, self._on_page)
             except Exception as exc:  # handed to poll_many's caller, as the pool would
                 futures[source.id].set_exception(exc)
+                continue
+            self._commits.submit(write).add_done_callback(
+                lambda saved, source=source, report=report: self._committed(source, report, saved, futures[source.id])
+            )
 
-    def _poll_one(self, source: SourceRow) -> PollReport:
-        try:
-            report = poll_source(self.services.store, self.services.fetcher, source, self.services.now, self._on_page)
-        finally:
-            with self._lock:
-                self._in_flight.discard(source.id)
+    def _committed(self, source: SourceRow, report: PollReport, saved: Future[int], result: Future[PollReport]) -> None:
+        """Runs once the poll's write is committed (or failed to be)."""
+        if saved.exception() is not None:
+            result.set_exception(saved.exception())
+            return
+        report = committed(source, report, saved.result())
         self._publisher.poll_committed(source, report)  # queued: never holds up polling
         # The activities were for the ping only: a cycle's reports must not keep every
         # activity of every source alive (memory would grow with the number of sources).
-        return replace(report, activities=())
+        result.set_result(replace(report, activities=()))
+
+    def _done(self, source_id: int) -> None:
+        with self._lock:
+            self._in_flight.discard(source_id)
 
     def poll_due(self) -> list[PollReport]:
         refresh_due(self.services)  # feeds lists first: new tokens before the polls that use them
         return self.poll_many(self.services.store.due_sources(self.services.now()))
 
     def close(self) -> None:
+        if self._workers is not None:
+            self._workers.close()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._commits.close()
         self._publisher.close()
+
+
+def _cancel_if_cancelled(lane: Future[None], results: list[Future[PollReport]]) -> None:
+    # Only a lane that never ran: one that ran leaves its results to the group commit.
+    if lane.cancelled():
+        for result in results:
+            result.cancel()
 
 
 def host_lanes(sources: list[SourceRow], per_host: int) -> list[list[SourceRow]]:

@@ -25,8 +25,9 @@ _OLDEST_KEPT = (
 _TRIM = delete(polls).where(polls.c.source_id == bindparam("source_id"), polls.c.started_at < _OLDEST_KEPT)
 
 
-def add(conn: Connection, row: PollRow) -> None:
-    conn.execute(_INSERT, row.__dict__)
+def add_many(conn: Connection, rows: list[PollRow]) -> None:
+    if rows:
+        conn.execute(_INSERT, [row.__dict__ for row in rows])
 
 
 def trim(conn: Connection, source_id: int, keep: int) -> None:

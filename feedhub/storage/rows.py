@@ -101,3 +101,4 @@ class PollWrite:
     activities: tuple = ()
     moved_url: str | None = field(default=None, repr=False)  # secret: the source's URL from now on (a confirmed 301/308)
     pause_account: bool = False  # the source refused its token: every active source of the account waits for new ones
+    count_present: bool = False  # a list: the poll log records how many entries it lists (the length pictures)

@@ -260,27 +260,42 @@ class Store:
 
     def save_poll(self, write: PollWrite) -> int:
         """Commit one poll's results at once; return how many activities were new."""
+        return self.save_polls([write])[0]
+
+    def save_polls(self, writes: Sequence[PollWrite]) -> list[int]:
+        """Commit the results of several polls in one transaction; return, for each, how
+        many activities were new. Each write is applied as if committed alone, in order;
+        sharing the commit (the costliest step of storing a poll) is all they share.
+        All or nothing: a caller whose batch fails can save its writes one by one."""
         with self.engine.begin() as conn:
-            entries.write(
-                conn, write.source_id, write.new_entries, write.changed_entries, write.gone_keys, write.poll.started_at,
-                seen=write.seen_keys,
-            )
-            added = activities.add(conn, write.account_id, write.activities, write.poll.started_at)
-            pruned = self._prune(conn, write)
-            # After a 304 the list is as it was: no point to add to the queue-length picture.
-            present = entries.count_present(conn, write.source_id) if write.poll.outcome == Outcome.OK.value else None
-            poll = PollRow(**{**write.poll.__dict__, "new_activities": added, "present_entries": present})
-            polls.add(conn, poll)
-            polls.trim(conn, write.source_id, POLL_LOG_SIZE)
-            wrote = bool(write.new_entries or write.changed_entries or write.gone_keys or pruned.entries)
-            sources.update_after_poll(conn, write.source_id, write.source_values, entries_changed=wrote)
-            if write.pause_account:
-                sources.wait_for_tokens(conn, write.account_id, PAUSED_FOR_TOKENS)
-            if write.moved_url and not sources.move(conn, write.source_id, write.moved_url, sources.by_id(conn, write.source_id).kind):
-                log.warning("source #%d moved to a URL another source has already; it keeps its own", write.source_id)
-            if added or pruned.activities:
-                changes.bump(conn, write.poll.started_at)
-        return added
+            added = [self._apply(conn, write) for write in writes]
+            polls.add_many(conn, [poll for poll, _, _ in added])
+            changed = [write.poll.started_at for write, (_, _, bump) in zip(writes, added) if bump]
+            if changed:
+                changes.bump(conn, max(changed))
+        return [count for _, count, _ in added]
+
+    def _apply(self, conn, write: PollWrite) -> tuple[PollRow, int, bool]:
+        """One poll's writes but its poll-log row: (that row, new activities, whether
+        what channels show changed)."""
+        entries.write(
+            conn, write.source_id, write.new_entries, write.changed_entries, write.gone_keys, write.poll.started_at,
+            seen=write.seen_keys,
+        )
+        added = activities.add(conn, write.account_id, write.activities, write.poll.started_at)
+        pruned = self._prune(conn, write)
+        # After a 304 the list is as it was: no point to add to the queue-length picture.
+        read = write.poll.outcome == Outcome.OK.value
+        present = entries.count_present(conn, write.source_id) if read and write.count_present else None
+        poll = PollRow(**{**write.poll.__dict__, "new_activities": added, "present_entries": present})
+        polls.trim(conn, write.source_id, POLL_LOG_SIZE - 1)  # and this poll makes POLL_LOG_SIZE
+        wrote = bool(write.new_entries or write.changed_entries or write.gone_keys or pruned.entries)
+        sources.update_after_poll(conn, write.source_id, write.source_values, entries_changed=wrote)
+        if write.pause_account:
+            sources.wait_for_tokens(conn, write.account_id, PAUSED_FOR_TOKENS)
+        if write.moved_url and not sources.move(conn, write.source_id, write.moved_url, sources.by_id(conn, write.source_id).kind):
+            log.warning("source #%d moved to a URL another source has already; it keeps its own", write.source_id)
+        return poll, added, bool(added or pruned.activities)
 
     def _prune(self, conn, write: PollWrite) -> Pruned:
         """Retention after a successful poll (see ``retention``)."""

@@ -1,0 +1,171 @@
+"""Polling on every core: worker processes, each running its own ``Poller`` over a share
+of the sources due.
+
+Parsing, normalizing and deciding are Python work that holds the GIL, so the threads of
+one process poll on one core at most. With ``POLL_PROCESSES`` above 1, a cycle with many
+sources due is dealt out to that many worker processes, each with its own fetcher,
+database connection and group commit (SQLite's WAL lets them take turns to write; each
+write stays one source's, atomic). The limits hold for all processes together: each host's
+sources are dealt to at most ``MAX_PER_HOST`` workers, which share that limit, and the
+workers share ``MAX_CONCURRENCY``.
+
+Workers are started once (``spawn``: the polling process has threads, which ``fork``
+would copy mid-flight) and report each poll back as it ends, so progress and the
+feeds-list refresh after a refused token work as with one process. A worker that dies
+fails the polls it had, not the cycle's others, and is started again next time.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+from collections import defaultdict
+from concurrent.futures import Future
+from dataclasses import replace
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING
+
+from .config import Settings
+from .poll import PageProgress, PollReport
+from .storage.rows import SourceRow
+from .urls import display_host, redact_text
+
+if TYPE_CHECKING:
+    from multiprocessing.context import SpawnProcess
+
+log = logging.getLogger(__name__)
+
+
+def deal(sources: list[SourceRow], workers: int, per_host: int) -> tuple[list[list[SourceRow]], int]:
+    """Split ``sources`` among ``workers`` so that the per-host limit holds for all of
+    them together: each host's sources go round at most ``per_host`` workers (starting
+    at a different worker for each host, to even the load), and each worker may poll
+    ``per_host // that many`` of one host at once. Returns the shares and that limit."""
+    spread = max(1, min(workers, per_host))
+    by_host: dict[str, list[SourceRow]] = defaultdict(list)
+    for source in sources:
+        by_host[display_host(source.url)].append(source)
+    shares: list[list[SourceRow]] = [[] for _ in range(workers)]
+    for offset, group in enumerate(by_host.values()):
+        for index, source in enumerate(group):
+            shares[(offset + index % spread) % workers].append(source)
+    return shares, per_host // spread
+
+
+class WorkerPool:
+    """``count`` worker processes; ``poll`` runs one cycle on them (one at a time)."""
+
+    def __init__(self, settings: Settings, count: int, on_page: PageProgress | None = None):
+        self._settings = settings
+        self._count = count
+        self._on_page = on_page  # must be picklable (a module-level function)
+        self._workers: list[_Worker | None] = [None] * count
+        self.busy = threading.Lock()  # one cycle at a time; others poll in-process meanwhile
+
+    def poll(self, sources: list[SourceRow], results: dict[int, Future[PollReport]]) -> None:
+        """Poll ``sources`` on the workers, setting each one's result as it ends; returns
+        at once. The caller holds ``busy`` and it is released when all have ended."""
+        shares, per_host = deal(sources, self._count, self._settings.max_per_host)
+        threads_each = max(1, -(-self._settings.max_concurrency // self._count))
+        limits = replace(self._settings, poll_processes=1, max_per_host=per_host, max_concurrency=threads_each)
+        running = []
+        for index, share in enumerate(shares):
+            if not share:
+                continue
+            worker = self._workers[index]
+            if worker is None or not worker.alive:
+                worker = self._workers[index] = _Worker(limits, self._on_page)
+            running.append(threading.Thread(target=worker.run, args=(share, results), name=f"feedhub-worker-{index}", daemon=True))
+        for thread in running:
+            thread.start()
+
+        def release() -> None:
+            for thread in running:
+                thread.join()
+            self.busy.release()
+
+        threading.Thread(target=release, name="feedhub-workers-done", daemon=True).start()
+
+    def close(self) -> None:
+        with self.busy:
+            for worker in self._workers:
+                if worker is not None:
+                    worker.stop()
+            self._workers = [None] * self._count
+
+
+class _Worker:
+    """One worker process and the pipe to it."""
+
+    def __init__(self, settings: Settings, on_page: PageProgress | None):
+        context = multiprocessing.get_context("spawn")
+        self._pipe, theirs = context.Pipe()
+        self._process: SpawnProcess = context.Process(
+            target=_serve, args=(settings, theirs, on_page), name="feedhub-poll-worker", daemon=True
+        )
+        self._process.start()
+        theirs.close()
+
+    @property
+    def alive(self) -> bool:
+        return self._process.is_alive()
+
+    def run(self, share: list[SourceRow], results: dict[int, Future[PollReport]]) -> None:
+        """Hand ``share`` to the process and set each source's result as it reports."""
+        pending = {source.id for source in share}
+        try:
+            self._pipe.send(share)
+            while pending:
+                source_id, report, error = self._pipe.recv()
+                pending.discard(source_id)
+                if error is None:
+                    results[source_id].set_result(report)
+                else:
+                    results[source_id].set_exception(RuntimeError(error))
+        except (EOFError, OSError):
+            log.error("a poll worker stopped; %d of its polls did not end", len(pending))
+            self._process.kill()
+            for source_id in pending:
+                results[source_id].set_exception(RuntimeError("the poll worker stopped"))
+
+    def stop(self) -> None:
+        try:
+            self._pipe.send(None)
+        except OSError:
+            pass
+        self._process.join(30)
+        if self._process.is_alive():
+            self._process.kill()
+        self._pipe.close()
+
+
+def _serve(settings: Settings, pipe: Connection, on_page: PageProgress | None) -> None:
+    """A worker process: poll each share it is sent with a ``Poller`` of its own and send
+    back (source id, report, error) per source as each ends."""
+    from .scheduler import Poller  # here: the scheduler imports this module
+    from .services import build_services
+
+    services = build_services(settings)
+    poller = Poller(services, on_page=on_page)
+    sending = threading.Lock()
+
+    def send(source_id: int, done: Future[PollReport]) -> None:
+        error = done.exception()
+        # The error goes on as text (an exception may not pickle), without secrets.
+        message = (source_id, None, redact_text(f"{type(error).__name__}: {error}")) if error else (source_id, done.result(), None)
+        with sending:
+            pipe.send(message)
+
+    try:
+        while True:
+            try:
+                share = pipe.recv()
+            except EOFError:
+                break
+            if share is None:
+                break
+            for source_id, done in poller.start(share).items():
+                done.add_done_callback(lambda finished, source_id=source_id: send(source_id, finished))
+    finally:
+        poller.close()
+        services.close()

@@ -1,0 +1,93 @@
+"""Polling in worker processes (``FEEDHUB_POLL_PROCESSES``): the same results as one
+process, the per-host limit kept for all processes together, and a dead worker replaced."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from datetime import datetime, timezone
+
+from hypothesis import given, settings as hypothesis_settings, strategies as st
+
+from feedhub.config import load_settings
+from feedhub.models import Kind
+from feedhub.poll_workers import deal
+from feedhub.scheduler import Poller
+from feedhub.services import build_services
+from feedhub.storage.rows import SourceRow
+from feedhub.subscribe import add_url
+from feedhub.urls import display_host
+
+NOW = datetime(2026, 1, 15, tzinfo=timezone.utc)
+
+
+def _source(source_id: int, host: str) -> SourceRow:
+    url = f"http://{host}/feed/{source_id}"
+    return SourceRow(
+        id=source_id, account_id=1, account_name="a", account_key="a", kind=Kind.OTHER, title="t", url_display=url,
+        state="active", etag=None, last_modified=None, last_outcome=None, last_message=None, last_status=None,
+        last_polled_at=None, last_success_at=None, next_due_at=NOW, interval_seconds=900, error_count=0, entry_count=0, url=url,
+    )
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(
+    hosts=st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=5),
+    workers=st.integers(min_value=1, max_value=8),
+    per_host=st.integers(min_value=1, max_value=10),
+)
+def test_dealing_keeps_every_source_once_and_the_per_host_limit_for_all_workers(hosts, workers, per_host):
+    sources = [_source(len(hosts) * n + h, f"host{h}.example") for h, count in enumerate(hosts) for n in range(count)]
+    shares, limit = deal(sources, workers, per_host)
+    assert len(shares) == workers
+    assert sorted(s.id for share in shares for s in share) == sorted(s.id for s in sources)
+    assert limit >= 1
+    for host in {display_host(s.url) for s in sources}:
+        holding = sum(1 for share in shares if any(display_host(s.url) == host for s in share))
+        # Each worker polls at most `limit` of the host at once: together, at most per_host.
+        assert holding * limit <= per_host
+
+
+def _poll_everything(emulator, data_dir, processes: int) -> tuple[list, set[str]]:
+    settings = load_settings(
+        {"data_dir": data_dir, "allow_private_networks": True, "poll_processes": processes, "max_per_host": 4}, environ={}
+    )
+    services = build_services(settings)
+    try:
+        for index in range(3):
+            add_url(services.store, services.fetcher, emulator.feeds_list_url(emulator.base_url, index), f"user{index}", 900, services.now())
+        poller = Poller(services)
+        try:
+            reports = poller.poll_many(services.store.sources())
+        finally:
+            poller.close()
+        return reports, {a.id for _, a in services.store.activities(limit=100_000)}
+    finally:
+        services.close()
+
+
+def test_worker_processes_store_what_one_process_stores(emulator, tmp_path):
+    one_reports, one = _poll_everything(emulator, tmp_path / "one", 1)
+    two_reports, two = _poll_everything(emulator, tmp_path / "two", 2)
+    assert len(two_reports) == len(one_reports) == 15
+    assert Counter(r.outcome.value for r in two_reports) == Counter({"ok": 15})
+    assert sum(r.new_activities for r in two_reports) == sum(r.new_activities for r in one_reports) == len(one) > 0
+    assert two == one
+
+
+def test_a_dead_worker_is_replaced(emulator, tmp_path):
+    settings = load_settings({"data_dir": tmp_path, "allow_private_networks": True, "poll_processes": 2}, environ={})
+    services = build_services(settings)
+    add_url(services.store, services.fetcher, emulator.feeds_list_url(emulator.base_url, 0), "home", 900, services.now())
+    poller = Poller(services)
+    try:
+        first = poller.poll_many(services.store.sources())
+        assert {r.outcome.value for r in first} == {"ok"}
+        for worker in poller._workers._workers:
+            worker._process.kill()
+            worker._process.join(10)
+        again = poller.poll_many([replace(s, etag=None, last_modified=None) for s in services.store.sources()])
+        assert {r.outcome.value for r in again} == {"ok"}
+        assert all(worker.alive for worker in poller._workers._workers)
+    finally:
+        poller.close()
+        services.close()
