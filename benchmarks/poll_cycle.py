@@ -1,6 +1,6 @@
 """The poll-cycle benchmark: feedhub beside its peers, on the same sources, in one run.
 
-    python benchmarks/poll_cycle.py [--sizes 100,1000,10000] [--out benchmarks/results]
+    python benchmarks/poll_cycle.py [--sizes 100,1000,10000] [--processes N] [--out benchmarks/results]
 
 For each size S it writes S Atom feeds of 25 entries (about 11 KB each) to disk, serves
 them on loopback with nginx (which answers ETag/Last-Modified conditionals and is far
@@ -8,7 +8,9 @@ faster than any client here, so it measures the client), and measures in separat
 processes, so each has its own CPU and memory figures:
 
 - feedhub: a cold cycle (first poll, all 200), a warm cycle (all 304) and a cycle where
-  10% of the files changed;
+  10% of the files changed, with ``--processes`` poll processes (default: one per CPU;
+  their CPU time and peak memory are counted with the main process's) and, for
+  comparison, with one process;
 - reader (PyPI), ``update_feeds(workers=8)``: the same three cycles;
 - a naive sequential ``feedparser.parse(url)`` loop: the cold cycle (it has no state);
 - nginx's own ceiling on one of the files under ``wrk`` (200 and 304);
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import re
@@ -40,6 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 ENTRIES_PER_FEED = 25
 CHANGED_SHARE = 0.10
 READER_WORKERS = 8
+FEEDHUB = "feedhub"
+FEEDHUB_ONE = "feedhub, 1 process"
 
 
 @dataclass(frozen=True)
@@ -170,8 +175,20 @@ def wrk_ceiling(url: str, etag: str | None, seconds: int = 5) -> float:
 
 
 def _usage() -> tuple[float, float]:
+    """CPU seconds and peak MiB of this process and its live children (feedhub's poll
+    workers: getrusage counts children only once they have ended); the peaks are added."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    cpu, peak = usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    tick = os.sysconf("SC_CLK_TCK")
+    for child in multiprocessing.active_children():
+        try:
+            fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            status = Path(f"/proc/{child.pid}/status").read_text()
+        except OSError:
+            continue
+        cpu += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        peak += int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024
+    return cpu, peak
 
 
 def _measure(label: str, action) -> None:
@@ -183,17 +200,21 @@ def _measure(label: str, action) -> None:
     print(json.dumps({"cycle": label, "seconds": seconds, "cpu_seconds": cpu1 - cpu0, "peak_mib": peak, "ok": ok}), flush=True)
 
 
-def run_feedhub(opml: Path, data_dir: Path) -> None:
+def run_feedhub(opml: Path, data_dir: Path, processes: int) -> None:
     sys.path.insert(0, str(ROOT))
     from feedhub.config import load_settings
     from feedhub.scheduler import Poller
     from feedhub.services import build_services
     from feedhub.subscribe import import_opml
 
-    settings = load_settings({"data_dir": data_dir, "allow_private_networks": True, "max_concurrency": 8, "max_per_host": 8}, environ={})
+    settings = load_settings(
+        {"data_dir": data_dir, "allow_private_networks": True, "max_concurrency": 8, "max_per_host": 8, "poll_processes": processes},
+        environ={},
+    )
     services = build_services(settings)
     import_opml(services.store, opml.read_bytes(), "bench", settings.poll_interval, services.now())
     poller = Poller(services)
+    poller.start_workers()  # as the scheduler does when it starts: not part of a cycle
 
     def cycle() -> int:
         reports = poller.poll_many(services.store.sources())
@@ -309,9 +330,12 @@ def bench_size(size: int, work: Path, results: list[Cycle], ceilings: dict) -> N
         (work / f"feedhub-{size}").mkdir()
         (work / f"reader-{size}").mkdir()
         runners = {
-            "feedhub": Runner("feedhub", str(opml), str(work / f"feedhub-{size}")),
+            FEEDHUB: Runner("feedhub", str(opml), str(work / f"feedhub-{size}"), str(ARGS.processes)),
             "reader": Runner("reader", str(urls_file), str(work / f"reader-{size}")),
         }
+        if ARGS.processes > 1:  # what one core does, for comparison
+            (work / f"feedhub1-{size}").mkdir()
+            runners[FEEDHUB_ONE] = Runner("feedhub", str(opml), str(work / f"feedhub1-{size}"), "1")
         changed = range(0, size, int(1 / CHANGED_SHARE))
         for label in ("cold", "warm", "changed"):
             if label == "changed":
@@ -358,16 +382,16 @@ def ratios(results: list[Cycle], ceilings: dict) -> list[str]:
     lines = []
     by = {(c.tool, c.origin, c.sources, c.cycle): c for c in results}
     for (tool, origin, size, cycle), c in sorted(by.items()):
-        if tool != "feedhub" or origin != "nginx":
+        if tool not in (FEEDHUB, FEEDHUB_ONE) or origin != "nginx":
             continue
         peer = by.get(("reader", origin, size, cycle))
         if peer:
-            lines.append(f"- S={size} {cycle}: feedhub/reader = {c.per_second / peer.per_second:.1f}×")
+            lines.append(f"- S={size} {cycle}: {tool}/reader = {c.per_second / peer.per_second:.1f}×")
         naive = by.get(("feedparser loop", origin, size, cycle))
         if naive:
-            lines.append(f"- S={size} {cycle}: feedhub/feedparser loop = {c.per_second / naive.per_second:.1f}×")
+            lines.append(f"- S={size} {cycle}: {tool}/feedparser loop = {c.per_second / naive.per_second:.1f}×")
         ceiling = ceilings.get("nginx_304_per_second" if cycle == "warm" else "nginx_200_per_second")
-        if ceiling:
+        if ceiling and tool == FEEDHUB:
             lines.append(f"- S={size} {cycle}: feedhub/nginx ceiling = {c.per_second / ceiling:.3f}")
     return lines
 
@@ -378,6 +402,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="100,1000,10000", type=lambda s: [int(x) for x in s.split(",")])
     parser.add_argument("--naive-max", type=int, default=1000, help="largest size for the sequential feedparser loop")
     parser.add_argument("--emulator-users", type=int, default=20)
+    parser.add_argument("--processes", type=int, default=os.cpu_count(), help="feedhub's FEEDHUB_POLL_PROCESSES (default: the CPUs)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     ARGS = parser.parse_args()
     results: list[Cycle] = []
@@ -426,7 +451,7 @@ if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "run":
         tool, *rest = sys.argv[2:]
         if tool == "feedhub":
-            run_feedhub(Path(rest[0]), Path(rest[1]))
+            run_feedhub(Path(rest[0]), Path(rest[1]), int(rest[2]))
         elif tool == "feedhub-emulator":
             run_feedhub_emulator(int(rest[0]), Path(rest[1]))
         elif tool == "reader":

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+_READY = "ready"  # a worker's first message
+
 
 def deal(sources: list[SourceRow], workers: int, per_host: int) -> tuple[list[list[SourceRow]], int]:
     """Split ``sources`` among ``workers`` so that the per-host limit holds for all of
@@ -62,12 +64,31 @@ class WorkerPool:
         self._workers: list[_Worker | None] = [None] * count
         self.busy = threading.Lock()  # one cycle at a time; others poll in-process meanwhile
 
+    def start(self) -> None:
+        """Start the worker processes that are not running (each takes a second or so
+        to import and open the database); ``poll`` starts them too when needed."""
+        limits = self._limits(self._settings.max_per_host // max(1, min(self._count, self._settings.max_per_host)))
+        for index, worker in enumerate(self._workers):
+            if worker is None or not worker.alive:
+                self._workers[index] = _Worker(limits, self._on_page)
+        for index, worker in enumerate(self._workers):
+            try:
+                worker.wait_ready()
+            except (EOFError, OSError):
+                log.error("a poll worker did not start; polls will try again to start it")
+                worker.stop()
+                self._workers[index] = None
+
+    def _limits(self, per_host: int) -> Settings:
+        """A worker's settings: it polls in its own process, with its share of the limits."""
+        threads_each = max(1, -(-self._settings.max_concurrency // self._count))
+        return replace(self._settings, poll_processes=1, max_per_host=per_host, max_concurrency=threads_each)
+
     def poll(self, sources: list[SourceRow], results: dict[int, Future[PollReport]]) -> None:
         """Poll ``sources`` on the workers, setting each one's result as it ends; returns
         at once. The caller holds ``busy`` and it is released when all have ended."""
         shares, per_host = deal(sources, self._count, self._settings.max_per_host)
-        threads_each = max(1, -(-self._settings.max_concurrency // self._count))
-        limits = replace(self._settings, poll_processes=1, max_per_host=per_host, max_concurrency=threads_each)
+        limits = self._limits(per_host)
         running = []
         for index, share in enumerate(shares):
             if not share:
@@ -105,6 +126,14 @@ class _Worker:
         )
         self._process.start()
         theirs.close()
+        self._ready = False
+
+    def wait_ready(self) -> None:
+        """Wait until the process has started and opened the database (it says so once)."""
+        if not self._ready:
+            if self._pipe.recv() != _READY:
+                raise EOFError("the poll worker did not start")
+            self._ready = True
 
     @property
     def alive(self) -> bool:
@@ -114,6 +143,7 @@ class _Worker:
         """Hand ``share`` to the process and set each source's result as it reports."""
         pending = {source.id for source in share}
         try:
+            self.wait_ready()
             self._pipe.send(share)
             while pending:
                 source_id, report, error = self._pipe.recv()
@@ -148,6 +178,7 @@ def _serve(settings: Settings, pipe: Connection, on_page: PageProgress | None) -
     services = build_services(settings)
     poller = Poller(services, on_page=on_page)
     sending = threading.Lock()
+    pipe.send(_READY)
 
     def send(source_id: int, done: Future[PollReport]) -> None:
         error = done.exception()

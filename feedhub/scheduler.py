@@ -34,7 +34,9 @@ TICK_SECONDS = 5
 
 class Poller:
     """Runs the pipeline for many sources at once, at most ``max_concurrency``, and at
-    most ``max_per_host`` of one host."""
+    most ``max_per_host`` of one host; with ``poll_processes`` above 1, in worker
+    processes (see ``poll_workers``) when more than one source is due. Writes go through
+    one group commit (see ``group_commit``)."""
 
     def __init__(self, services: Services, on_page: PageProgress | None = None):
         self.services = services
@@ -121,6 +123,11 @@ class Poller:
         with self._lock:
             self._in_flight.discard(source_id)
 
+    def start_workers(self) -> None:
+        """Start the worker processes now rather than at the first cycle that needs them."""
+        if self._workers is not None:
+            self._workers.start()
+
     def poll_due(self) -> list[PollReport]:
         refresh_due(self.services)  # feeds lists first: new tokens before the polls that use them
         return self.poll_many(self.services.store.due_sources(self.services.now()))
@@ -193,6 +200,7 @@ class Scheduler:
         # max_instances=1 and coalesce: a long tick is never run twice at once.
         self._scheduler.add_job(self._tick, "interval", seconds=self._tick_seconds, max_instances=1, coalesce=True, id="poll-due")
         self._scheduler.start()
+        self.poller.start_workers()
         self.running = True
         return True
 
