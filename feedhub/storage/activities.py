@@ -4,12 +4,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Iterable
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.engine import Connection
 
 from ..models import Activity, Verb
 from .codec import dump, load_activity
-from .dialect import insert_ignore
+from .dialect import execute_many, insert_ignore
 from .schema import accounts, activities
 
 
@@ -37,9 +37,13 @@ def add(conn: Connection, account_id: int, items: Iterable[Activity], now: datet
     # additions) then lock the same rows in the same order, so PostgreSQL never deadlocks.
     rows.sort(key=lambda row: row["id"])
     ids = [r["id"] for r in rows]
-    before = conn.execute(select(func.count()).select_from(activities).where(activities.c.id.in_(ids))).scalar_one()
-    conn.execute(insert_ignore(conn, activities, ["id"]), rows)
+    before = conn.execute(_COUNT_KNOWN, {"ids": ids}).scalar_one()
+    execute_many(conn, insert_ignore(conn, activities, ["id"]), rows)
     return len(set(ids)) - before
+
+
+# Built once: it runs on every poll that found activities.
+_COUNT_KNOWN = select(func.count()).select_from(activities).where(activities.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def recent(

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from ..models import Entry, Kind
 from .codec import dump, load_entry
-from .dialect import upsert
+from .dialect import execute_many, upsert
 from .schema import accounts, entries, sources
 
 
@@ -59,7 +59,7 @@ def write(
     if rows:
         # A title back in a list it had left is new to the list, but its archived row
         # exists: it comes back to life (present again, as the source shows it now).
-        conn.execute(upsert(conn, entries, ["source_id", "key"], ["data", "present", "last_seen"]), rows)
+        execute_many(conn, upsert(conn, entries, ["source_id", "key"], ["data", "present", "last_seen"]), rows)
     written = {row["key"] for row in rows}
     for key, entry in changed:
         written.add(key)

@@ -8,6 +8,7 @@ from sqlalchemy.engine import Connection
 
 from ..models import Kind
 from .rows import PollRow
+from .dialect import execute_many
 from .schema import accounts, polls, sources
 
 
@@ -26,8 +27,7 @@ _TRIM = delete(polls).where(polls.c.source_id == bindparam("source_id"), polls.c
 
 
 def add_many(conn: Connection, rows: list[PollRow]) -> None:
-    if rows:
-        conn.execute(_INSERT, [row.__dict__ for row in rows])
+    execute_many(conn, _INSERT, [row.__dict__ for row in rows])
 
 
 def trim(conn: Connection, source_id: int, keep: int) -> None:

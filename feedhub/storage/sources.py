@@ -123,10 +123,12 @@ _ENTRY_COUNT = select(func.count()).select_from(entries).where(entries.c.source_
 def update_after_poll(conn: Connection, source_id: int, values: dict[str, Any], entries_changed: bool = True) -> None:
     """Store a poll's effect on its source; the entry count is counted again only when
     the poll wrote entries (not after a 304)."""
-    statement = update(sources).where(sources.c.id == bindparam("_id"))
-    if entries_changed:
-        statement = statement.values(entry_count=_ENTRY_COUNT)
-    conn.execute(statement, {**values, "_id": source_id})
+    conn.execute(_UPDATE_COUNTING if entries_changed else _UPDATE, {**values, "_id": source_id})
+
+
+# Built once: they run after every poll.
+_UPDATE = update(sources).where(sources.c.id == bindparam("_id"))
+_UPDATE_COUNTING = _UPDATE.values(entry_count=_ENTRY_COUNT)
 
 
 def replace_url(conn: Connection, source_id: int, new: NewSource, now: datetime) -> None:
