@@ -12,7 +12,8 @@ accounts (as a long-running feedhub would hold them), then measures in the same 
 - rendering ``/feeds/all.rss?limit=500`` without the cache (the cache is cleared by a
   store change before each request).
 
-Figures are medians of 5 runs, in milliseconds, with the database size; it writes
+Figures are medians of 5 runs, in milliseconds, with the database size and the most
+memory Python held at once during any of those steps (tracemalloc); it writes
 ``benchmarks/results/stored_scale.{json,md}``.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -97,6 +99,21 @@ def median_ms(action, runs: int = RUNS) -> float:
     return statistics.median(times)
 
 
+def peak_mib(*actions) -> float:
+    """The most memory Python allocated at once while running ``actions`` (tracemalloc;
+    SQLite's page cache, bounded by its own setting, is not counted)."""
+    tracemalloc.start()
+    try:
+        peak = 0
+        for action in actions:
+            tracemalloc.reset_peak()
+            action()
+            peak = max(peak, tracemalloc.get_traced_memory()[1])
+    finally:
+        tracemalloc.stop()
+    return peak / 2**20
+
+
 def measure(size: int, work: Path) -> dict:
     data_dir = work / f"db-{size}"
     settings = load_settings({"data_dir": data_dir, "allow_private_networks": True, "max_per_host": 8}, environ={})
@@ -121,10 +138,10 @@ def measure(size: int, work: Path) -> dict:
 
         poll_ms = median_ms(poll_after_change)
         store = services.store
-        merge_all_ms = median_ms(lambda: read_timeline(store, TimelineFilter(limit=500), None))
-        merge_one_ms = median_ms(
-            lambda: read_timeline(store, TimelineFilter(limit=50, text="number 1"), frozenset({"person3"}))
-        )
+        merge_all = lambda: read_timeline(store, TimelineFilter(limit=500), None)  # noqa: E731
+        merge_one = lambda: read_timeline(store, TimelineFilter(limit=50, text="number 1"), frozenset({"person3"}))  # noqa: E731
+        merge_all_ms = median_ms(merge_all)
+        merge_one_ms = median_ms(merge_one)
         app = create_app(services=services)
         client = app.test_client()
         token = store.channel("all").token
@@ -136,6 +153,7 @@ def measure(size: int, work: Path) -> dict:
             assert response.status_code == 200
 
         render_ms = median_ms(render_uncached)
+        peak = peak_mib(poll_after_change, merge_all, merge_one, render_uncached)
         database_mib = sum(p.stat().st_size for p in data_dir.glob("feedhub.db*")) / 2**20
     finally:
         poller.close()
@@ -149,7 +167,21 @@ def measure(size: int, work: Path) -> dict:
         "merge_all_500_ms": round(merge_all_ms, 1),
         "merge_one_account_text_ms": round(merge_one_ms, 1),
         "render_rss_500_uncached_ms": round(render_ms, 1),
+        "peak_mib": round(peak, 1),
     }
+
+
+HEADER = (
+    "| stored activities | DB MiB | poll 5 feeds ms | merge all (500) ms | merge one account + text ms | "
+    "render RSS 500 uncached ms | peak MiB of those |\n|---|---|---|---|---|---|---|"
+)
+
+
+def _line(r: dict) -> str:
+    return (
+        f"| {r['activities']:,} | {r['database_mib']} | {r['poll_5_feeds_ms']} | {r['merge_all_500_ms']} | "
+        f"{r['merge_one_account_text_ms']} | {r['render_rss_500_uncached_ms']} | {r['peak_mib']} |"
+    )
 
 
 def main() -> None:
@@ -158,24 +190,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
     rows = []
-    header = "| stored activities | DB MiB | poll 5 feeds ms | merge all (500) ms | merge one account + text ms | render RSS 500 uncached ms |"
-    print(header + "\n|---|---|---|---|---|---|", flush=True)
+    print(HEADER, flush=True)
     with tempfile.TemporaryDirectory(prefix="feedhub-scale-") as tmp:
         for size in args.sizes:
             row = measure(size, Path(tmp))
             rows.append(row)
-            print(
-                f"| {size:,} | {row['database_mib']} | {row['poll_5_feeds_ms']} | {row['merge_all_500_ms']} | "
-                f"{row['merge_one_account_text_ms']} | {row['render_rss_500_uncached_ms']} |",
-                flush=True,
-            )
+            print(_line(row), flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "stored_scale.json").write_text(json.dumps(rows, indent=2))
-    lines = [header, "|---|---|---|---|---|---|"] + [
-        f"| {r['activities']:,} | {r['database_mib']} | {r['poll_5_feeds_ms']} | {r['merge_all_500_ms']} | "
-        f"{r['merge_one_account_text_ms']} | {r['render_rss_500_uncached_ms']} |"
-        for r in rows
-    ]
+    lines = [HEADER, *map(_line, rows)]
     (args.out / "stored_scale.md").write_text("\n".join(lines) + "\n")
 
 
