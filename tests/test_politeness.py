@@ -17,6 +17,7 @@ from flask import Flask, Response, request
 from feedhub.emulator.server import serve_in_thread
 from feedhub.fetch import Outcome
 from feedhub.models import Kind
+from feedhub import poll
 from feedhub.poll import poll_source
 from feedhub.schedule import MAX_BACKOFF, MAX_FRESHNESS, MAX_RETRY_AFTER, freshness, plan, plan_move, retry_after
 from feedhub.scheduler import Poller, host_lanes
@@ -34,6 +35,7 @@ class Origin:
     def __init__(self) -> None:
         self.requests: list[dict[str, str]] = []
         self.mode = "normal"
+        self.entries = 1  # in "no_validators" mode
         self.in_flight: dict[str, int] = {}
         self.most_in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -52,6 +54,10 @@ class Origin:
                     time.sleep(0.2)
                 if self.mode == "fail":
                     return Response("no", status=500)
+                if self.mode == "no_validators":  # every request answered in full
+                    entries = "".join(f"<entry><id>urn:{n}:{i}</id><title>Entry {i}</title></entry>" for i in range(self.entries))
+                    body = f'<feed xmlns="http://www.w3.org/2005/Atom"><id>urn:{n}</id><title>F{n}</title>{entries}</feed>'
+                    return Response(body, content_type="application/atom+xml")
                 if headers.get("if-none-match") == ETAG:
                     return Response(status=304)  # no validators repeated: they must be kept
                 body = f'<feed xmlns="http://www.w3.org/2005/Atom"><id>urn:{n}</id><title>F{n}</title><entry><id>urn:{n}:1</id><title>One</title></entry></feed>'
@@ -88,6 +94,29 @@ def test_validators_go_back_byte_for_byte_and_are_kept_across_304s_and_failures(
         assert sent["if-modified-since"] == LAST_MODIFIED
     stored = services.store.source(source.id)
     assert (stored.etag, stored.last_modified) == (ETAG, LAST_MODIFIED)
+
+
+def test_the_same_response_again_is_not_parsed_again(services, origin, monkeypatch):
+    origin.mode = "no_validators"
+    (source,) = _add(services, [origin.server.url + "feed/1?key=POLITEKEY"])
+    parsed = []
+    real_parse = poll.parse_feed
+    monkeypatch.setattr(poll, "parse_feed", lambda *args: parsed.append(1) or real_parse(*args))
+
+    def poll_once():
+        return poll_source(services.store, services.fetcher, services.store.source(source.id), services.now)
+
+    first = poll_once()
+    assert (first.outcome, first.new_activities, len(parsed)) == (Outcome.OK, 1, 1)
+    again = poll_once()
+    assert (again.outcome, again.message, again.new_activities, len(parsed)) == (Outcome.NOT_MODIFIED, poll.SAME_BYTES, 0, 1)
+    logged = services.store.recent_polls(source.id, 1)[0]
+    assert (logged.outcome, logged.http_status) == ("not_modified", 200)
+    assert services.store.source(source.id).error_count == 0
+    origin.entries = 2  # the feed changes: read again
+    changed = poll_once()
+    assert (changed.outcome, changed.new_activities, len(parsed)) == (Outcome.OK, 1, 2)
+    assert services.store.source(source.id).entry_count == 2
 
 
 def test_never_a_poll_before_its_due_time(services, origin):

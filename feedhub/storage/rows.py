@@ -56,6 +56,7 @@ class SourceRow:
     updated_min: datetime | None = None  # increments from here on (see poll.py); None: backfill
     moved_to: str | None = field(default=None, repr=False)  # secret: a 301/308 target waiting to be seen again
     moved_count: int = 0  # polls in a row that saw ``moved_to``
+    body_digest: str | None = None  # SHA-256 of the last body read (one-request feeds)
 
     @property
     def backing_off(self) -> bool:

@@ -22,13 +22,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     select,
+    text,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeDecorator
 
 from .sealed import Fingerprint, Sealed
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class UTCDateTime(TypeDecorator):
@@ -121,6 +122,9 @@ sources = Table(
     # (schedule.plan_move): the target (secret) and how many polls in a row saw it.
     Column("moved_to", Sealed()),
     Column("moved_count", Integer, nullable=False, default=0),
+    # SHA-256 of the last response read (type and body; feeds read in one request): the
+    # same again is not parsed again, for servers that answer every request with a 200.
+    Column("body_digest", String(64)),
     Index("ix_sources_due", "state", "next_due_at"),
 )
 
@@ -214,8 +218,12 @@ channel_accounts = Table(
     Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
 )
 
+def _add_body_digest(conn: Connection) -> None:
+    conn.execute(text("ALTER TABLE sources ADD COLUMN body_digest VARCHAR(64)"))
+
+
 # Migrations from version N to N+1, in order. Version 1 is the initial schema.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _add_body_digest}
 
 
 def migrate(conn: Connection) -> int:

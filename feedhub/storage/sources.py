@@ -51,6 +51,7 @@ def _row(r) -> SourceRow:
         updated_min=r.updated_min,
         moved_to=r.moved_to,
         moved_count=r.moved_count,
+        body_digest=r.body_digest,
     )
 
 
