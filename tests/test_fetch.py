@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import gzip
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from flask import Flask, Response, redirect, request
 
+from feedhub import fetch as fetch_module
 from feedhub.emulator.server import serve_in_thread
 from feedhub.fetch import FetchPolicy, Fetcher, Outcome, Validators, classify_status
 
@@ -54,6 +57,27 @@ def _origin() -> Flask:
 
         return Response(trickle(), content_type="application/xml")
 
+    @app.get("/stall")
+    def stall():
+        def stalled():
+            yield ATOM[:20]
+            time.sleep(1.0)  # longer than the read timeout, well within the deadline
+            yield ATOM[20:]
+
+        return Response(stalled(), content_type="application/atom+xml")
+
+    @app.get("/whoami")
+    def whoami():
+        auth = request.authorization
+        return Response(f"{auth.username}:{auth.password}" if auth else "nobody", content_type="text/plain")
+
+    @app.get("/twice")
+    def twice():
+        response = Response(ATOM, content_type="application/atom+xml")
+        response.headers.add("Cache-Control", "max-age=60")
+        response.headers.add("Cache-Control", "public")
+        return response
+
     return app
 
 
@@ -62,6 +86,50 @@ def origin():
     server = serve_in_thread(_origin())
     yield server.url
     server.stop()
+
+
+class _KeepAlive(BaseHTTPRequestHandler):
+    """Keeps connections alive (werkzeug's server closes each one) and tags every answer
+    with the client's port, which names the connection."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802 — http.server's name
+        tag = '"%s"' % self.client_address[1]
+        if self.path == "/moved":
+            self._answer(302, b"elsewhere", Location="/feed")
+        elif self.path == "/withheld":
+            self.send_response(404)
+            self.send_header("Content-Length", "10")
+            self.end_headers()
+            self.wfile.flush()
+            time.sleep(2)  # the body never comes in time
+        elif self.headers.get("If-None-Match"):
+            self._answer(304, b"", ETag=tag)
+        else:
+            self._answer(404 if self.path == "/missing" else 200, ATOM, ETag=tag)
+
+    def _answer(self, status: int, body: bytes, **headers: str) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if status != 304:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def keepalive_origin():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAlive)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture
@@ -140,3 +208,64 @@ def test_private_addresses_are_refused_unless_allowed(origin):
 
 def test_classify_status_covers_success_range():
     assert classify_status(200) is Outcome.OK and classify_status(204) is Outcome.OK
+
+
+def test_a_source_that_stops_sending_mid_body_is_a_timeout(origin):
+    patient = Fetcher(FetchPolicy(allow_private_networks=True, read_timeout=0.3, total_timeout=5.0))
+    try:
+        result = patient.fetch(origin + "stall?" + SECRET)
+    finally:
+        patient.close()
+    assert result.outcome is Outcome.TIMEOUT and "stopped sending" in result.message
+
+
+def test_one_connection_serves_200s_304s_error_pages_and_redirects(keepalive_origin, fetcher):
+    first = fetcher.fetch(keepalive_origin + "feed")
+    results = [
+        first,
+        fetcher.fetch(keepalive_origin + "feed", first.validators),  # 304: no body, the connection stays
+        fetcher.fetch(keepalive_origin + "missing"),  # an error page, drained
+        fetcher.fetch(keepalive_origin + "moved"),  # the redirect's body drained, the next hop on the same connection
+        fetcher.fetch(keepalive_origin + "feed"),
+    ]
+    assert [r.status for r in results] == [200, 304, 404, 200, 200]
+    assert len({r.validators.etag for r in results}) == 1
+
+
+def test_an_error_page_whose_body_is_held_back_is_not_waited_for(keepalive_origin, fetcher):
+    started = time.monotonic()
+    result = fetcher.fetch(keepalive_origin + "withheld")
+    assert result.outcome is Outcome.NOT_FOUND and time.monotonic() - started < 0.5
+
+
+def test_userinfo_is_sent_as_basic_auth(origin, fetcher):
+    host = origin.removeprefix("http://")
+    result = fetcher.fetch(f"http://alice:s%40cret@{host}whoami")
+    assert result.outcome is Outcome.OK and result.body == b"alice:s@cret"
+
+
+def test_repeated_headers_are_kept_joined(origin, fetcher):
+    assert fetcher.fetch(origin + "twice").headers["cache-control"] == "max-age=60, public"
+
+
+def test_pools_are_bounded_and_all_closed_on_close(monkeypatch):
+    monkeypatch.setattr(fetch_module, "_MAX_POOLS", 3)
+    f = Fetcher(FetchPolicy())
+    pools = [f._pools.get(("http", "192.0.2.1", port, None)) for port in range(1000, 1005)]
+    assert len(f._pools) == 3
+    assert [p.pool is None for p in pools] == [True, True, False, False, False]  # the oldest two closed
+    assert f._pools.get(("http", "192.0.2.1", 1004, None)) is pools[4]
+    f.close()
+    assert len(f._pools) == 0 and all(p.pool is None for p in pools)
+
+
+def test_a_closed_fetcher_connects_anew(origin, fetcher):
+    assert fetcher.fetch(origin + "feed").outcome is Outcome.OK
+    fetcher.close()
+    assert fetcher.fetch(origin + "feed").outcome is Outcome.OK
+
+
+def test_ended_fetches_do_not_pile_up_for_the_watchdog(origin, fetcher):
+    for _ in range(50):
+        fetcher.fetch(origin + "feed")
+    assert len(fetch_module._WATCHDOG._heap) <= 2

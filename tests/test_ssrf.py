@@ -386,7 +386,7 @@ def test_over_tls_the_pinned_connection_still_checks_the_hosts_certificate(tmp_p
     cert_file, key_file = _certificate(tmp_path, "feeds.example")
     origin = _TLSOrigin(cert_file, key_file)
     fetcher = Fetcher(FetchPolicy(allowed_hosts=frozenset({"feeds.example", "impostor.example"})), resolver=lambda host, port: ["127.0.0.1"])
-    fetcher._session.verify = str(cert_file)  # trust this one self-signed certificate, for the test only
+    fetcher._tls.load_verify_locations(cafile=str(cert_file))  # trust this one self-signed certificate too, for the test only
     try:
         good = fetcher.fetch(f"https://feeds.example:{origin.port}/feed")
         # The same server, reached as another name: its certificate does not name it.
