@@ -22,7 +22,9 @@ import hashlib
 import html
 import re
 import unicodedata
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import nh3
@@ -46,37 +48,52 @@ _CATALOG_PATH = re.compile(r"/catalog/titles/(?:[^/]+/)*?(\d+)/?$")
 # (an RSS view of the same feed): /Movie/<slug>/<id>, the same id as the catalog's.
 _TITLE_PAGE = re.compile(r"/Movie/[^/]+/(\d+)/?$")
 _YEAR_IN_NAME = re.compile(r"\s*\((\d{4})\)\s*$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_TEXT_CHARS = 500  # a title name
 MAX_SUMMARY_CHARS = 500
 MAX_ID_CHARS = 500
 MAX_URL_CHARS = 2048
+# The netflix: elements an entry may hold, by their names after the prefix.
+_NETFLIX_FIELDS = (
+    "release_year", "average_rating", "runtime", "position",
+    "user_rating", "predicted_rating", "watched_date", "box_art",
+)
 
 
 def normalize(parsed: ParsedFeed, kind: Kind) -> tuple[Entry, ...]:
     """Turn every entry of ``parsed`` into an ``Entry`` of ``kind`` (entries without a
     usable id or title are skipped)."""
     prefix = next((p for p, uri in parsed.namespaces.items() if uri == NETFLIX_NS), "netflix")
+    keys = {name: f"{prefix}_{name}" for name in _NETFLIX_FIELDS}  # once per feed, not per entry
     entries = []
     for raw in parsed.entries:
-        entry = _entry(raw, kind, _Fields(raw, prefix))
+        entry = _entry(raw, kind, _Fields(raw, keys))
         if entry is not None:
             entries.append(entry)
     return tuple(entries)
 
 
 class _Fields:
-    """Reads ``netflix:`` extension elements whatever prefix the document used."""
+    """Reads ``netflix:`` extension elements whatever prefix the document used (``keys``:
+    each field's name → its key in the entry)."""
 
-    def __init__(self, raw: Mapping[str, Any], prefix: str):
-        self._raw, self._prefix = raw, prefix
+    __slots__ = ("_raw", "_keys")
+
+    def __init__(self, raw: Mapping[str, Any], keys: Mapping[str, str]):
+        self._raw, self._keys = raw, keys
 
     def text(self, name: str) -> str | None:
-        value = self._raw.get(f"{self._prefix}_{name}")
+        value = self._raw.get(self._keys[name])
         return str(value).strip() if value not in (None, "") else None
 
     def attrs(self, name: str) -> Mapping[str, str]:
-        value = self._raw.get(f"{self._prefix}_{name}")
-        return value if isinstance(value, Mapping) else {}
+        value = self._raw.get(self._keys[name])
+        return value if _is_mapping(value) else {}
+
+
+def _is_mapping(value: Any) -> bool:
+    # dict first: feedparser's and fastparse's dicts are dicts, and the ABC check is slow.
+    return isinstance(value, dict) or isinstance(value, Mapping)
 
 
 def _entry(raw: Mapping[str, Any], kind: Kind, fields: _Fields) -> Entry | None:
@@ -85,7 +102,7 @@ def _entry(raw: Mapping[str, Any], kind: Kind, fields: _Fields) -> Entry | None:
         return None
     entry_id = _entry_id(raw, name)
     year = _int(fields.text("release_year"))
-    if year is None and (match := _YEAR_IN_NAME.search(name)):
+    if year is None and ")" in name and (match := _YEAR_IN_NAME.search(name)):
         year = int(match.group(1))
     web_url = _http_url(raw.get("link"))
     title = Title(
@@ -99,15 +116,16 @@ def _entry(raw: Mapping[str, Any], kind: Kind, fields: _Fields) -> Entry | None:
         runtime_seconds=_int(fields.text("runtime")),
     )
     # dict.get: feedparser maps a missing updated_parsed to published_parsed with a warning.
-    updated = struct_to_datetime(dict.get(raw, "updated_parsed") or dict.get(raw, "published_parsed"))
+    updated = _utc(dict.get(raw, "updated_parsed") or dict.get(raw, "published_parsed"))
+    user_rating = fields.text("user_rating")
     return Entry(
         entry_id=entry_id,
         kind=kind,
         title=title,
         updated=updated,
         position=_int(fields.text("position")),
-        user_rating=_float(fields.text("user_rating")),
-        not_interested=fields.text("user_rating") == NOT_INTERESTED,
+        user_rating=_float(user_rating),
+        not_interested=user_rating == NOT_INTERESTED,
         predicted_rating=_float(fields.text("predicted_rating")),
         watched_at=parse_datetime(fields.text("watched_date")) or (updated if kind is Kind.WATCHED else None),
         summary=_plain_text(raw.get("summary", ""))[:MAX_SUMMARY_CHARS] or None if kind is Kind.OTHER else None,
@@ -118,7 +136,7 @@ def _title_text(raw: Mapping[str, Any]) -> str:
     """The entry's title as text: an HTML or XHTML title (Atom ``type="html"``) keeps only
     its text, like a summary; a plain one is taken as it is."""
     detail = raw.get("title_detail")
-    if isinstance(detail, Mapping) and detail.get("type") in ("text/html", "application/xhtml+xml"):
+    if _is_mapping(detail) and detail.get("type") in ("text/html", "application/xhtml+xml"):
         return _plain_text(raw.get("title", ""))
     return _clean(raw.get("title", ""))
 
@@ -128,7 +146,7 @@ def _entry_id(raw: Mapping[str, Any], name: str) -> str:
     content (the same entry gets the same id on the next poll)."""
     entry_id = _clean(raw.get("id") or raw.get("link") or "")
     if not entry_id:
-        content = " ".join(str(part.get("value", "")) for part in raw.get("content", ()) or () if isinstance(part, Mapping))
+        content = " ".join(str(part.get("value", "")) for part in raw.get("content", ()) or () if _is_mapping(part))
         entry_id = "hash:" + hashlib.sha256(f"{name}\n{raw.get('summary', '')}\n{content}".encode("utf-8", "replace")).hexdigest()
     if len(entry_id) > MAX_ID_CHARS:
         entry_id = "hash:" + hashlib.sha256(entry_id.encode("utf-8", "replace")).hexdigest()
@@ -138,8 +156,8 @@ def _entry_id(raw: Mapping[str, Any], name: str) -> str:
 def title_key(catalog_url: str | None, web_url: str | None, name: str, year: int | None) -> str:
     """One title is one title: its catalog id (from the catalog URL, else from a title
     page link), else the web link, else the normalised name and year."""
-    for url, shape in ((catalog_url, _CATALOG_PATH), (web_url, _TITLE_PAGE)):
-        if url and (match := shape.search(urlsplit(url).path)):
+    for url, shape, marker in ((catalog_url, _CATALOG_PATH, "/catalog/titles/"), (web_url, _TITLE_PAGE, "/Movie/")):
+        if url and _may_hold(url, marker) and (match := shape.search(_path(url))):
             return f"catalog:{match.group(1)}"
     if web_url:
         return f"link:{web_url}"
@@ -148,6 +166,19 @@ def title_key(catalog_url: str | None, web_url: str | None, name: str, year: int
     folded = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
     folded = re.sub(r"[^\w]+", " ", folded).strip()
     return f"name:{folded}|{year or ''}"
+
+
+def _path(url: str) -> str:
+    try:
+        return urlsplit(url).path
+    except ValueError:  # e.g. an unclosed IPv6 bracket: a feed's URL, not feedhub's crash
+        return ""
+
+
+def _may_hold(url: str, marker: str) -> bool:
+    """False when the path of ``url`` cannot hold ``marker``, known without splitting it:
+    the path is part of the URL once urlsplit has taken out tabs and line breaks."""
+    return marker in url or "\t" in url or "\r" in url or "\n" in url
 
 
 def _catalog_url(raw: Mapping[str, Any]) -> str | None:
@@ -169,7 +200,10 @@ def _box_art(raw: Mapping[str, Any], fields: _Fields) -> BoxArt:
     for link in raw.get("links", ()):
         if link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("image/"):
             return BoxArt(large=_http_url(link.get("href")))
-    return BoxArt()
+    return _NO_BOX_ART
+
+
+_NO_BOX_ART = BoxArt()  # frozen: one shared value serves every entry without a picture
 
 
 def _maturity(raw: Mapping[str, Any]) -> str | None:
@@ -181,7 +215,9 @@ def _maturity(raw: Mapping[str, Any]) -> str | None:
 
 def _http_url(value: Any) -> str | None:
     text = str(value or "").strip()
-    if len(text) > MAX_URL_CHARS or any(c.isspace() or not c.isprintable() for c in text):
+    # No white space and nothing unprintable: every white space character but " " is
+    # unprintable, so these two C-speed checks say what a per-character test would.
+    if len(text) > MAX_URL_CHARS or " " in text or not text.isprintable():
         return None
     return text if text.startswith(("http://", "https://")) else None
 
@@ -189,12 +225,43 @@ def _http_url(value: Any) -> str | None:
 def _plain_text(value: Any) -> str:
     """Generic feeds' summaries are HTML of unknown quality: keep only their text
     (nh3 drops every tag, script and style contents included)."""
-    return _clean(html.unescape(nh3.clean(str(value or ""), tags=set(), clean_content_tags={"script", "style"})))
+    text = str(value or "")
+    if "<" not in text and "&" not in text and not text.startswith("\ufeff"):
+        # No tag and no reference: nh3 and unescape would only turn CR into LF, drop NUL
+        # and drop a leading byte order mark; _clean does the first two anyway (a text
+        # that starts with a BOM takes the long way).
+        return _clean(text)
+    try:
+        markup = nh3.clean(text, tags=set(), clean_content_tags={"script", "style"})
+    except UnicodeEncodeError:
+        # Lone surrogates (a JSON feed may hold them) cannot reach nh3; XML forbids them.
+        markup = nh3.clean(_SURROGATE.sub("", text), tags=set(), clean_content_tags={"script", "style"})
+    return _clean(html.unescape(markup))
+
 
 
 def _clean(value: Any) -> str:
     """Text with its runs of white space made one space, and no character XML forbids."""
-    return " ".join(xml_chars_only(str(value or "")).split())
+    text = str(value or "")
+    if text.isprintable():
+        # Nothing XML forbids (all of it is unprintable), and " " is the only white space
+        # a printable text can hold: without two in a row or at either end, it is done.
+        if "  " not in text and text[:1] != " " and text[-1:] != " ":
+            return text
+    else:
+        text = xml_chars_only(text)
+    return " ".join(text.split())
+
+
+def _utc(value: Any) -> datetime | None:
+    """``struct_to_datetime``, without its round trip through a timestamp for the usual
+    struct_time of a date since 1970 (the same datetime either way)."""
+    if isinstance(value, tuple) and len(value) >= 6 and type(value[0]) is int and 1970 <= value[0] <= 9999:
+        try:
+            return datetime(*value[:6], tzinfo=UTC)
+        except (TypeError, ValueError):
+            pass  # e.g. a leap second or a day 31 in June: timegm rolls them over
+    return struct_to_datetime(value)
 
 
 def _int(value: str | None) -> int | None:

@@ -14,17 +14,30 @@ def _default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-def _plain(value: Any) -> dict[str, Any]:
-    """A dataclass as a dict, nested dataclasses too. ``dataclasses.asdict`` deep-copies
-    every value, which made it the costliest step of storing a poll."""
-    return {
-        name: _plain(field) if hasattr(field, "__dataclass_fields__") else field
-        for name, field in value.__dict__.items()
-    }
+# One encoder for every call (json.dumps would build one each time). Keys in field
+# order, not sorted: the text is only ever read back through load_entry/load_activity,
+# which take any order (rows written before this change keep their sorted keys).
+_ENCODER = json.JSONEncoder(default=_default, ensure_ascii=False)
+_DATETIME_FIELDS = ("updated", "watched_at", "occurred_at")
+
+
+def _plain(value: Entry | Activity) -> dict[str, Any]:
+    """An entry or activity as a dict: copies of the dataclasses' own dicts (their only
+    nested dataclasses are the title and its box art), datetimes as ISO text.
+    ``dataclasses.asdict`` deep-copies every value, which made it the costliest step of
+    storing a poll; a generic walk with a test per field was the next."""
+    data = dict(value.__dict__)
+    title = data["title"] = dict(value.title.__dict__)
+    title["box_art"] = dict(value.title.box_art.__dict__)
+    for name in _DATETIME_FIELDS:
+        moment = data.get(name)
+        if isinstance(moment, datetime):
+            data[name] = moment.isoformat()
+    return data
 
 
 def dump(value: Entry | Activity) -> str:
-    return json.dumps(_plain(value), default=_default, sort_keys=True, ensure_ascii=False)
+    return _ENCODER.encode(_plain(value))
 
 
 def _when(value: str | None) -> datetime | None:
