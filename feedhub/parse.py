@@ -45,6 +45,7 @@ import io
 import json
 import pyexpat
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -146,7 +147,17 @@ _DECLARED_ENCODING = re.compile(rb"<\?xml\s[^>]*?\bencoding\s*=\s*[\"']([^\"']*)
 # libxml2 refuses a longer text without huge_tree: a body this long may hold one, and is
 # left to the screened path rather than read twice.
 _LXML_MAX_TEXT = 10_000_000
-_DEEPER_THAN_ALLOWED = etree.XPath("boolean(" + "/*" * (MAX_DEPTH + 1) + ")")
+_DEEPER_THAN_ALLOWED = "boolean(" + "/*" * (MAX_DEPTH + 1) + ")"
+_local = threading.local()
+
+
+def _deeper_than_allowed(root: etree._Element) -> bool:
+    # One compiled XPath per thread: each holds a lock while it evaluates, so one shared
+    # by the polling threads made them queue for it.
+    check = getattr(_local, "deeper", None)
+    if check is None:
+        check = _local.deeper = etree.XPath(_DEEPER_THAN_ALLOWED)
+    return bool(check(root))
 
 
 def _direct(body: bytes, content_type: str) -> Result | None:
@@ -186,7 +197,7 @@ def _direct(body: bytes, content_type: str) -> Result | None:
     if not body.isascii() and _non_ascii_name(body):
         return None
     root = read_utf8(body)
-    if root is None or _DEEPER_THAN_ALLOWED(root):
+    if root is None or _deeper_than_allowed(root):
         return None
     return from_tree(root, body)
 
