@@ -49,9 +49,15 @@ def deal(sources: list[SourceRow], workers: int, per_host: int) -> tuple[list[li
         by_host[display_host(source.url)].append(source)
     shares: list[list[SourceRow]] = [[] for _ in range(workers)]
     for offset, group in enumerate(by_host.values()):
-        for index, source in enumerate(group):
+        # In a scrambled order of ids: dealt in list order, sources that change together
+        # (every tenth, say) could all land on one worker.
+        for index, source in enumerate(sorted(group, key=_scrambled)):
             shares[(offset + index % spread) % workers].append(source)
     return shares, per_host // spread
+
+
+def _scrambled(source: SourceRow) -> int:
+    return (source.id * 2654435761) % 2**32  # Knuth's multiplicative hash: a fixed shuffle
 
 
 class WorkerPool:
