@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from feedhub.emulator.server import serve_in_thread
 from feedhub.models import BoxArt, Title, Verb
@@ -159,8 +159,8 @@ def test_the_channels_page_previews_the_widget_as_options_change(tmp_path, brows
         assert script.input_value().startswith(f'<script src="{server.url}embed/home.js?token={token}&amp;count=2&amp;layout=grid" async>')
         assert card.locator("iframe.widget-preview").get_attribute("src") == f"{server.url}embed/home?token={token}&count=2&layout=grid"
         preview = page.frame_locator("#channel-home iframe.widget-preview")
-        preview.locator(".fh.layout-grid .fh-item").nth(1).wait_for()
-        assert preview.locator(".fh-item").count() == 2
+        # Waits: the preview of the layout chosen first (four items) may still be showing.
+        expect(preview.locator(".fh.layout-grid .fh-item")).to_have_count(2)
         assert errors == []
         ARTIFACTS.mkdir(exist_ok=True)
         card.screenshot(path=str(ARTIFACTS / "channels-page-preview.png"))

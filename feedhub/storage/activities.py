@@ -1,20 +1,28 @@
 """The ``activities`` table: what happened, with ids that never change."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable
 
 from sqlalchemy import bindparam, func, or_, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 from ..models import Activity, Verb
 from .codec import dump, load_activity
-from .dialect import execute_many, insert_ignore
+from .dialect import Rows, insert_ignore, prepare, write as write_rows
 from .schema import accounts, activities
 
 
-def add(conn: Connection, account_id: int, items: Iterable[Activity], now: datetime) -> int:
-    """Insert activities not seen before (by id); return how many were new."""
+@dataclass(frozen=True)
+class NewActivities:
+    """Activities made ready to insert (``prepare_new``): their rows and distinct ids."""
+
+    rows: Rows | None
+    ids: tuple[str, ...]
+
+
+def prepare_new(dialect: Dialect, account_id: int, items: Iterable[Activity], now: datetime) -> NewActivities:
     rows = [
         dict(
             id=a.id,
@@ -31,15 +39,20 @@ def add(conn: Connection, account_id: int, items: Iterable[Activity], now: datet
         )
         for a in items
     ]
-    if not rows:
-        return 0
     # In id order: two polls adding the same activities at once (a queue and its recent
     # additions) then lock the same rows in the same order, so PostgreSQL never deadlocks.
     rows.sort(key=lambda row: row["id"])
-    ids = [r["id"] for r in rows]
-    before = conn.execute(_COUNT_KNOWN, {"ids": ids}).scalar_one()
-    execute_many(conn, insert_ignore(conn, activities, ["id"]), rows)
-    return len(set(ids)) - before
+    ids = tuple(dict.fromkeys(row["id"] for row in rows))
+    return NewActivities(prepare(dialect, insert_ignore(dialect, activities, ["id"]), rows), ids)
+
+
+def add(conn: Connection, new: NewActivities) -> int:
+    """Insert prepared activities, those not seen before (by id); return how many were new."""
+    if not new.ids:
+        return 0
+    before = conn.execute(_COUNT_KNOWN, {"ids": list(new.ids)}).scalar_one()
+    write_rows(conn, new.rows)
+    return len(new.ids) - before
 
 
 # Built once: it runs on every poll that found activities.

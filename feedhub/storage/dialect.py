@@ -4,21 +4,26 @@ Built once per database kind and table, then reused: they run for every poll, an
 building one costs more than running it."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 
-def insert_ignore(conn: Connection, table: Table, conflict_columns: list[str]):
-    """``INSERT … ON CONFLICT DO NOTHING`` for the connection's database."""
-    return _insert_ignore(conn.dialect.name, table, tuple(conflict_columns))
+def insert_ignore(on: Connection | Dialect, table: Table, conflict_columns: list[str]):
+    """``INSERT … ON CONFLICT DO NOTHING`` for the database of ``on``."""
+    return _insert_ignore(_name(on), table, tuple(conflict_columns))
 
 
-def upsert(conn: Connection, table: Table, conflict_columns: list[str], update_columns: list[str]):
+def upsert(on: Connection | Dialect, table: Table, conflict_columns: list[str], update_columns: list[str]):
     """``INSERT … ON CONFLICT DO UPDATE`` of ``update_columns`` with the new values."""
-    return _upsert(conn.dialect.name, table, tuple(conflict_columns), tuple(update_columns))
+    return _upsert(_name(on), table, tuple(conflict_columns), tuple(update_columns))
+
+
+def _name(on: Connection | Dialect) -> str:
+    return on.dialect.name if isinstance(on, Connection) else on.name
 
 
 def _module(dialect: str):
@@ -38,24 +43,45 @@ def _upsert(dialect: str, table: Table, conflict_columns: tuple[str, ...], updat
     )
 
 
-def execute_many(conn: Connection, statement, rows: list[dict]) -> None:
-    """Run ``statement`` once per row, straight through the driver's ``executemany``.
+@dataclass(frozen=True)
+class Rows:
+    """Rows ready for the driver's ``executemany`` (see ``prepare``)."""
+
+    sql: str
+    params: list
+
+
+def prepare(dialect: Dialect, statement, rows: list[dict]) -> Rows | None:
+    """``rows`` for ``statement``, converted for the driver; None when there are none.
 
     For the inserts of every poll (entries, activities, the poll log): SQLAlchemy's own
     executemany converts each parameter of each row through its type in Python, which
     cost more than SQLite's work. Here the SQL text and each parameter's conversion
     (the types' public ``bind_processor``, so values are stored exactly as ``execute``
     stores them) are looked up once per statement, and the rows go to the driver as
-    they are. All rows must have the keys of the first.
+    they are. Preparing needs no connection, so it can be done before a transaction
+    begins (``Store.save_polls``): the write lock is then held for the writing only.
+    All rows must have the keys of the first.
     """
     if not rows:
-        return
-    sql, names, processors, positional = _prepared(conn.dialect, statement, tuple(rows[0]))
+        return None
+    sql, names, processors, positional = _prepared(dialect, statement, tuple(rows[0]))
     if positional:
         params: list = [tuple(p(row[n]) if p else row[n] for n, p in zip(names, processors)) for row in rows]
     else:
         params = [{n: p(row[n]) if p else row[n] for n, p in zip(names, processors)} for row in rows]
-    conn.exec_driver_sql(sql, params)
+    return Rows(sql, params)
+
+
+def write(conn: Connection, rows: Rows | None) -> None:
+    """Run prepared rows through the driver's ``executemany``."""
+    if rows is not None:
+        conn.exec_driver_sql(rows.sql, rows.params)
+
+
+def execute_many(conn: Connection, statement, rows: list[dict]) -> None:
+    """Prepare and write ``rows`` at once (see ``prepare``)."""
+    write(conn, prepare(conn.dialect, statement, rows))
 
 
 @lru_cache(maxsize=64)

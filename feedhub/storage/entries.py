@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Iterable
 
 from sqlalchemy import func, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 from ..models import Entry, Kind
 from .codec import dump, load_entry
-from .dialect import execute_many, upsert
+from .dialect import Rows, prepare, upsert, write as write_rows
 from .schema import accounts, entries, sources
 
 
@@ -44,6 +44,14 @@ def by_keys(conn: Connection, source_id: int, keys: list[str]) -> dict[str, Entr
     return found
 
 
+def new_rows(dialect: Dialect, source_id: int, new: Iterable[tuple[str, Entry]], now: datetime) -> Rows | None:
+    """The rows of a poll's ``new`` entries, ready to write (see ``dialect.prepare``)."""
+    rows = [dict(source_id=source_id, key=k, data=dump(e), present=True, first_seen=now, last_seen=now) for k, e in new]
+    # A title back in a list it had left is new to the list, but its archived row
+    # exists: it comes back to life (present again, as the source shows it now).
+    return prepare(dialect, upsert(dialect, entries, ["source_id", "key"], ["data", "present", "last_seen"]), rows)
+
+
 def write(
     conn: Connection,
     source_id: int,
@@ -52,15 +60,14 @@ def write(
     gone: Iterable[str],
     now: datetime,
     seen: Iterable[str] = (),
+    prepared: Rows | None = None,
 ) -> None:
     """Store a poll's entries: ``new`` and ``changed`` ones, ``gone`` list entries (kept,
-    no longer present), and ``seen``: every key of the snapshot, last seen ``now``."""
-    rows = [dict(source_id=source_id, key=k, data=dump(e), present=True, first_seen=now, last_seen=now) for k, e in new]
-    if rows:
-        # A title back in a list it had left is new to the list, but its archived row
-        # exists: it comes back to life (present again, as the source shows it now).
-        execute_many(conn, upsert(conn, entries, ["source_id", "key"], ["data", "present", "last_seen"]), rows)
-    written = {row["key"] for row in rows}
+    no longer present), and ``seen``: every key of the snapshot, last seen ``now``.
+    ``prepared``: the new ones' rows, if ``new_rows`` made them already."""
+    new = list(new)
+    write_rows(conn, prepared if prepared is not None else new_rows(conn.dialect, source_id, new, now))
+    written = {key for key, _ in new}
     for key, entry in changed:
         written.add(key)
         conn.execute(

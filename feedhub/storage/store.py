@@ -17,6 +17,7 @@ from ..urls import redact
 from . import accounts, activities, changes, channels, credentials, entries, polls, previews, sources
 from ..channels import Channel, ChannelSpec
 from .changes import ChangeMarker
+from .dialect import Rows
 from .retention import Pruned, Retention, prune
 from .rows import AccountRow, CredentialsRow, NewSource, PollRow, PollWrite, SourceRow
 from .schema import migrate
@@ -267,22 +268,34 @@ class Store:
         many activities were new. Each write is applied as if committed alone, in order;
         sharing the commit (the costliest step of storing a poll) is all they share.
         All or nothing: a caller whose batch fails can save its writes one by one."""
+        # The rows are made ready first: another process's writes wait for this
+        # transaction (SQLite has one writer at a time), so it holds only the writing.
+        dialect = self.engine.dialect
+        prepared = [
+            (
+                entries.new_rows(dialect, write.source_id, write.new_entries, write.poll.started_at),
+                activities.prepare_new(dialect, write.account_id, write.activities, write.poll.started_at),
+            )
+            for write in writes
+        ]
         with self.engine.begin() as conn:
-            added = [self._apply(conn, write) for write in writes]
+            added = [self._apply(conn, write, *ready) for write, ready in zip(writes, prepared)]
             polls.add_many(conn, [poll for poll, _, _ in added])
             changed = [write.poll.started_at for write, (_, _, bump) in zip(writes, added) if bump]
             if changed:
                 changes.bump(conn, max(changed))
         return [count for _, count, _ in added]
 
-    def _apply(self, conn, write: PollWrite) -> tuple[PollRow, int, bool]:
-        """One poll's writes but its poll-log row: (that row, new activities, whether
-        what channels show changed)."""
+    def _apply(
+        self, conn, write: PollWrite, new_entries: Rows | None, new_activities: activities.NewActivities
+    ) -> tuple[PollRow, int, bool]:
+        """One poll's writes but its poll-log row, its new rows prepared: (that row, new
+        activities, whether what channels show changed)."""
         entries.write(
             conn, write.source_id, write.new_entries, write.changed_entries, write.gone_keys, write.poll.started_at,
-            seen=write.seen_keys,
+            seen=write.seen_keys, prepared=new_entries,
         )
-        added = activities.add(conn, write.account_id, write.activities, write.poll.started_at)
+        added = activities.add(conn, new_activities)
         pruned = self._prune(conn, write)
         # After a 304 the list is as it was: no point to add to the queue-length picture.
         read = write.poll.outcome == Outcome.OK.value
