@@ -85,7 +85,8 @@ def fill(services, count: int) -> None:
             if len(batch) == 5000 or i == count - 1:
                 for a_id in set(a.account_key for a in batch):
                     index = int(a_id.split(":")[1])
-                    activity_rows.add(conn, account_ids[index], [a for a in batch if a.account_key == a_id], now)
+                    mine = [a for a in batch if a.account_key == a_id]
+                    activity_rows.add(conn, activity_rows.prepare_new(conn.dialect, account_ids[index], mine, now))
                 batch = []
         changes.bump(conn, now)
 
