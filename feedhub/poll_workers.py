@@ -26,6 +26,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
 
 from .config import Settings
+from .logs import setup_logging
 from .poll import PageProgress, PollReport
 from .storage.rows import SourceRow
 from .urls import display_host, redact_text
@@ -127,8 +128,11 @@ class _Worker:
     def __init__(self, settings: Settings, on_page: PageProgress | None):
         context = multiprocessing.get_context("spawn")
         self._pipe, theirs = context.Pipe()
+        # A spawned process starts with no logging set up: it gets the same redacting
+        # handler, at the level this process logs at.
+        level = logging.getLogger().getEffectiveLevel()
         self._process: SpawnProcess = context.Process(
-            target=_serve, args=(settings, theirs, on_page), name="feedhub-poll-worker", daemon=True
+            target=_serve, args=(settings, theirs, on_page, level), name="feedhub-poll-worker", daemon=True
         )
         self._process.start()
         theirs.close()
@@ -175,11 +179,13 @@ class _Worker:
         self._pipe.close()
 
 
-def _serve(settings: Settings, pipe: Connection, on_page: PageProgress | None) -> None:
+def _serve(settings: Settings, pipe: Connection, on_page: PageProgress | None, log_level: int) -> None:
     """A worker process: poll each share it is sent with a ``Poller`` of its own and send
     back (source id, report, error) per source as each ends."""
     from .scheduler import Poller  # here: the scheduler imports this module
     from .services import build_services
+
+    setup_logging(log_level)
 
     services = build_services(settings)
     poller = Poller(services, on_page=on_page)

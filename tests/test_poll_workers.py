@@ -2,9 +2,11 @@
 process, the per-host limit kept for all processes together, and a dead worker replaced."""
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timezone
+from urllib.parse import parse_qs, urlsplit
 
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
@@ -91,3 +93,25 @@ def test_a_dead_worker_is_replaced(emulator, tmp_path):
     finally:
         poller.close()
         services.close()
+
+
+def log_the_url(source: SourceRow, read: int, total: int | None) -> None:
+    """A page-progress hook that logs the source's secret URL, run in a worker process."""
+    logging.getLogger("feedhub.test").warning("read a page of %s", source.url)
+
+
+def test_what_workers_log_is_redacted_too(emulator, tmp_path, capfd):
+    settings = load_settings({"data_dir": tmp_path, "allow_private_networks": True, "poll_processes": 2}, environ={})
+    services = build_services(settings)
+    add_url(services.store, services.fetcher, emulator.feeds_list_url(emulator.base_url, 0), "home", 900, services.now())
+    sources = services.store.sources()
+    token = parse_qs(urlsplit(sources[0].url).query)["feed_token"][0]
+    poller = Poller(services, on_page=log_the_url)
+    try:
+        assert {r.outcome.value for r in poller.poll_many(sources)} == {"ok"}
+    finally:
+        poller.close()
+        services.close()
+    logged = capfd.readouterr().err
+    assert logged.count("read a page of") == len(sources)
+    assert token not in logged
