@@ -1,4 +1,5 @@
-"""All SQL lives here: one module per table, one transaction per poll of a source.
+"""All SQL lives here: one module per table; a poll's writes all or nothing (polls that
+end together may share one transaction: see ``Store.save_polls`` and ``group_commit``).
 
 ``Store`` is the facade the rest of feedhub uses.
 """
