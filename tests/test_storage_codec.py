@@ -49,3 +49,15 @@ def test_every_field_is_written():
     assert list(data["title"]) == [f.name for f in dataclasses.fields(Title)]
     assert list(data["title"]["box_art"]) == [f.name for f in dataclasses.fields(BoxArt)]
     assert list(json.loads(dump(ACTIVITIES[0]))) == [f.name for f in dataclasses.fields(Activity)]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        dataclasses.replace(ENTRIES[-1], summary="half a pair: \ud83d"),  # a lone surrogate
+        dataclasses.replace(ENTRIES[-1], position=2**70),  # past 64 bits
+    ],
+    ids=["lone-surrogate", "huge-number"],
+)
+def test_what_the_fast_encoder_refuses_is_written_and_read_back_all_the_same(entry):
+    assert load_entry(dump(entry)) == entry

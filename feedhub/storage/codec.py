@@ -5,19 +5,15 @@ import json
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from ..models import Activity, BoxArt, Entry, Kind, Title, Verb
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(type(value).__name__)
-
-
-# One encoder for every call (json.dumps would build one each time). Keys in field
-# order, not sorted: the text is only ever read back through load_entry/load_activity,
-# which take any order (rows written before this change keep their sorted keys).
-_ENCODER = json.JSONEncoder(default=_default, ensure_ascii=False)
+# Keys in field order, not sorted: the text is only ever read back through
+# load_entry/load_activity, which take any order (older rows have sorted keys and
+# spaces after separators: the same JSON). orjson writes it three times faster than
+# the json module, and reads it faster too.
 _DATETIME_FIELDS = ("updated", "watched_at", "occurred_at")
 
 
@@ -37,7 +33,18 @@ def _plain(value: Entry | Activity) -> dict[str, Any]:
 
 
 def dump(value: Entry | Activity) -> str:
-    return _ENCODER.encode(_plain(value))
+    data = _plain(value)
+    try:
+        return orjson.dumps(data).decode()
+    except TypeError:  # what orjson refuses (a lone surrogate, a number past 64 bits) json writes
+        return json.dumps(data, ensure_ascii=False)
+
+
+def _loads(text: str) -> dict[str, Any]:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # what the fallback of ``dump`` wrote
+        return json.loads(text)
 
 
 def _when(value: str | None) -> datetime | None:
@@ -49,7 +56,7 @@ def _title(data: dict[str, Any]) -> Title:
 
 
 def load_entry(text: str) -> Entry:
-    data = json.loads(text)
+    data = _loads(text)
     return Entry(
         **{
             **data,
@@ -62,7 +69,7 @@ def load_entry(text: str) -> Entry:
 
 
 def load_activity(text: str) -> Activity:
-    data = json.loads(text)
+    data = _loads(text)
     return Activity(
         **{
             **data,

@@ -66,17 +66,24 @@ def prepare(dialect: Dialect, statement, rows: list[dict]) -> Rows | None:
     if not rows:
         return None
     sql, names, processors, positional = _prepared(dialect, statement, tuple(rows[0]))
-    if positional:
-        params: list = [tuple(p(row[n]) if p else row[n] for n, p in zip(names, processors)) for row in rows]
-    else:
-        params = [{n: p(row[n]) if p else row[n] for n, p in zip(names, processors)} for row in rows]
+    columns = []
+    for name, process in zip(names, processors):
+        values = [row[name] for row in rows]
+        if process is not None:
+            # A poll's rows share most converted values (its time): each is converted once.
+            converted: dict = {}
+            values = [converted[v] if v in converted else converted.setdefault(v, process(v)) for v in values]
+        columns.append(values)
+    params = list(zip(*columns)) if positional else [dict(zip(names, values)) for values in zip(*columns)]
     return Rows(sql, params)
 
 
-def write(conn: Connection, rows: Rows | None) -> None:
-    """Run prepared rows through the driver's ``executemany``."""
-    if rows is not None:
-        conn.exec_driver_sql(rows.sql, rows.params)
+def write(conn: Connection, rows: Rows | None) -> int:
+    """Run prepared rows through the driver's ``executemany``; return the driver's
+    count of rows changed (summed over the rows by sqlite3; see ``add`` in activities)."""
+    if rows is None:
+        return 0
+    return conn.exec_driver_sql(rows.sql, rows.params).rowcount
 
 
 def execute_many(conn: Connection, statement, rows: list[dict]) -> None:
