@@ -39,12 +39,12 @@ log = logging.getLogger(__name__)
 _READY = "ready"  # a worker's first message
 
 
-def deal(sources: list[SourceRow], workers: int, per_host: int) -> tuple[list[list[SourceRow]], int]:
+def deal(sources: list[SourceRow], workers: int, per_host: int) -> list[list[SourceRow]]:
     """Split ``sources`` among ``workers`` so that the per-host limit holds for all of
     them together: each host's sources go round at most ``per_host`` workers (starting
-    at a different worker for each host, to even the load), and each worker may poll
-    ``per_host // that many`` of one host at once. Returns the shares and that limit."""
-    spread = max(1, min(workers, per_host))
+    at a different worker for each host, to even the load), each of which may poll
+    ``per_host_each(workers, per_host)`` of one host at once."""
+    spread = _spread(workers, per_host)
     by_host: dict[str, list[SourceRow]] = defaultdict(list)
     for source in sources:
         by_host[display_host(source.url)].append(source)
@@ -54,7 +54,16 @@ def deal(sources: list[SourceRow], workers: int, per_host: int) -> tuple[list[li
         # (every tenth, say) could all land on one worker.
         for index, source in enumerate(sorted(group, key=_scrambled)):
             shares[(offset + index % spread) % workers].append(source)
-    return shares, per_host // spread
+    return shares
+
+
+def per_host_each(workers: int, per_host: int) -> int:
+    """How many sources of one host each worker may poll at once (see ``deal``)."""
+    return per_host // _spread(workers, per_host)
+
+
+def _spread(workers: int, per_host: int) -> int:
+    return max(1, min(workers, per_host))
 
 
 def _scrambled(source: SourceRow) -> int:
@@ -67,6 +76,13 @@ class WorkerPool:
     def __init__(self, settings: Settings, count: int, on_page: PageProgress | None = None):
         self._settings = settings
         self._count = count
+        # A worker's settings: it polls in its own process, with its share of the limits.
+        self._limits = replace(
+            settings,
+            poll_processes=1,
+            max_per_host=per_host_each(count, settings.max_per_host),
+            max_concurrency=max(1, -(-settings.max_concurrency // count)),
+        )
         self._on_page = on_page  # must be picklable (a module-level function)
         self._workers: list[_Worker | None] = [None] * count
         self.busy = threading.Lock()  # one cycle at a time; others poll in-process meanwhile
@@ -74,10 +90,9 @@ class WorkerPool:
     def start(self) -> None:
         """Start the worker processes that are not running (each takes a second or so
         to import and open the database); ``poll`` starts them too when needed."""
-        limits = self._limits(self._settings.max_per_host // max(1, min(self._count, self._settings.max_per_host)))
         for index, worker in enumerate(self._workers):
             if worker is None or not worker.alive:
-                self._workers[index] = _Worker(limits, self._on_page)
+                self._workers[index] = _Worker(self._limits, self._on_page)
         for index, worker in enumerate(self._workers):
             try:
                 worker.wait_ready()
@@ -86,23 +101,17 @@ class WorkerPool:
                 worker.stop()
                 self._workers[index] = None
 
-    def _limits(self, per_host: int) -> Settings:
-        """A worker's settings: it polls in its own process, with its share of the limits."""
-        threads_each = max(1, -(-self._settings.max_concurrency // self._count))
-        return replace(self._settings, poll_processes=1, max_per_host=per_host, max_concurrency=threads_each)
-
     def poll(self, sources: list[SourceRow], results: dict[int, Future[PollReport]]) -> None:
         """Poll ``sources`` on the workers, setting each one's result as it ends; returns
         at once. The caller holds ``busy`` and it is released when all have ended."""
-        shares, per_host = deal(sources, self._count, self._settings.max_per_host)
-        limits = self._limits(per_host)
+        shares = deal(sources, self._count, self._settings.max_per_host)
         running = []
         for index, share in enumerate(shares):
             if not share:
                 continue
             worker = self._workers[index]
             if worker is None or not worker.alive:
-                worker = self._workers[index] = _Worker(limits, self._on_page)
+                worker = self._workers[index] = _Worker(self._limits, self._on_page)
             running.append(threading.Thread(target=worker.run, args=(share, results), name=f"feedhub-worker-{index}", daemon=True))
         for thread in running:
             thread.start()

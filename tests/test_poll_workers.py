@@ -12,7 +12,7 @@ from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from feedhub.config import load_settings
 from feedhub.models import Kind
-from feedhub.poll_workers import deal
+from feedhub.poll_workers import deal, per_host_each
 from feedhub.scheduler import Poller
 from feedhub.services import build_services
 from feedhub.storage.rows import SourceRow
@@ -39,7 +39,7 @@ def _source(source_id: int, host: str) -> SourceRow:
 )
 def test_dealing_keeps_every_source_once_and_the_per_host_limit_for_all_workers(hosts, workers, per_host):
     sources = [_source(len(hosts) * n + h, f"host{h}.example") for h, count in enumerate(hosts) for n in range(count)]
-    shares, limit = deal(sources, workers, per_host)
+    shares, limit = deal(sources, workers, per_host), per_host_each(workers, per_host)
     assert len(shares) == workers
     assert sorted(s.id for share in shares for s in share) == sorted(s.id for s in sources)
     assert limit >= 1
