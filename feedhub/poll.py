@@ -2,9 +2,10 @@
 
     fetch → parse → normalize → decide → store
 
-``poll_source`` is what both the scheduler and ``feedhub poll`` run. Each step is a
+``read_source`` runs every step but the last and returns what to write; ``poll_source``
+commits it at once, the scheduler's ``Poller`` through its group commit. Each step is a
 call with plain data in between; the only side effects are the HTTP requests and the
-one transaction at the end.
+one commit of the write.
 
 Netflix-style sources are read in pages of ``PAGE_SIZE``; the first poll of one is its
 backfill (``on_page`` hears of each page). Event feeds (``INCREMENTAL_KINDS``) then
