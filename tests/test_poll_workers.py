@@ -3,19 +3,24 @@ process, the per-host limit kept for all processes together, and a dead worker r
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+from flask import Flask, Response
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from feedhub.config import load_settings
+from feedhub.emulator.server import serve_in_thread
 from feedhub.models import Kind
 from feedhub.poll_workers import deal, per_host_each
 from feedhub.scheduler import Poller
 from feedhub.services import build_services
-from feedhub.storage.rows import SourceRow
+from feedhub.storage.rows import NewSource, SourceRow
 from feedhub.subscribe import add_url
 from feedhub.urls import display_host
 
@@ -115,3 +120,39 @@ def test_what_workers_log_is_redacted_too(emulator, tmp_path, capfd):
     logged = capfd.readouterr().err
     assert logged.count("read a page of") == len(sources)
     assert token not in logged
+
+
+def test_a_worker_that_dies_mid_cycle_fails_only_its_own_polls(tmp_path):
+    app = Flask("slow")
+
+    @app.get("/feed/<int:n>")
+    def feed(n: int) -> Response:
+        time.sleep(0.3)  # long enough to kill a worker while it polls
+        body = f'<feed xmlns="http://www.w3.org/2005/Atom"><id>urn:{n}</id><title>F{n}</title><entry><id>urn:{n}:1</id><title>One</title></entry></feed>'
+        return Response(body, content_type="application/atom+xml")
+
+    settings = load_settings({"data_dir": tmp_path, "allow_private_networks": True, "poll_processes": 2, "max_per_host": 2}, environ={})
+    services = build_services(settings)
+    with serve_in_thread(app) as origin:
+        urls = [f"{origin.url}feed/{n}" for n in range(8)]
+        services.store.add_account("slow", "k:slow", None, [NewSource(u, u, f"F{n}", Kind.OTHER) for n, u in enumerate(urls)], 900, services.now())
+        poller = Poller(services)
+        try:
+            poller.start_workers()
+            victim = poller._workers._workers[0]
+            killer = threading.Timer(0.5, victim._process.kill)
+            killer.start()
+            with pytest.raises(RuntimeError, match="the poll worker stopped"):
+                poller.poll_many(services.store.sources())
+            killer.join()
+            waited = time.monotonic()
+            while poller._in_flight and time.monotonic() - waited < 30:  # the other worker's polls end
+                time.sleep(0.05)
+            polled = {s.id for s in services.store.sources() if s.last_outcome == "ok"}
+            assert 0 < len(polled) < 8  # the survivor's polls, not the victim's unfinished ones
+            again = {r.source_id: r.outcome.value for r in poller.poll_many(services.store.sources())}  # the dead worker is replaced
+            # Those read before send the same bytes again (not modified); the others are read now.
+            assert again == {s.id: "not_modified" if s.id in polled else "ok" for s in services.store.sources()}
+        finally:
+            poller.close()
+            services.close()
