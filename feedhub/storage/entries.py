@@ -55,19 +55,18 @@ def new_rows(dialect: Dialect, source_id: int, new: Iterable[tuple[str, Entry]],
 def write(
     conn: Connection,
     source_id: int,
-    new: Iterable[tuple[str, Entry]],
+    new: Rows | None,
+    new_keys: Iterable[str],
     changed: Iterable[tuple[str, Entry]],
     gone: Iterable[str],
     now: datetime,
     seen: Iterable[str] = (),
-    prepared: Rows | None = None,
 ) -> None:
-    """Store a poll's entries: ``new`` and ``changed`` ones, ``gone`` list entries (kept,
-    no longer present), and ``seen``: every key of the snapshot, last seen ``now``.
-    ``prepared``: the new ones' rows, if ``new_rows`` made them already."""
-    new = list(new)
-    write_rows(conn, prepared if prepared is not None else new_rows(conn.dialect, source_id, new, now))
-    written = {key for key, _ in new}
+    """Store a poll's entries: the ``new`` ones (their rows from ``new_rows``, their keys
+    ``new_keys``), ``changed`` ones, ``gone`` list entries (kept, no longer present), and
+    ``seen``: every key of the snapshot, last seen ``now``."""
+    write_rows(conn, new)
+    written = set(new_keys)
     for key, entry in changed:
         written.add(key)
         conn.execute(

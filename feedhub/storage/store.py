@@ -292,8 +292,8 @@ class Store:
         """One poll's writes but its poll-log row, its new rows prepared: (that row, new
         activities, whether what channels show changed)."""
         entries.write(
-            conn, write.source_id, write.new_entries, write.changed_entries, write.gone_keys, write.poll.started_at,
-            seen=write.seen_keys, prepared=new_entries,
+            conn, write.source_id, new_entries, [key for key, _ in write.new_entries], write.changed_entries,
+            write.gone_keys, write.poll.started_at, seen=write.seen_keys,
         )
         added = activities.add(conn, new_activities)
         pruned = self._prune(conn, write)
