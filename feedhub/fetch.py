@@ -1,29 +1,35 @@
-"""HTTP for sources: urllib3 used directly, time and size limits, conditional GET, an
-address policy enforced where the connection is made, and one classifier that turns every
-way a request can end into a stable ``Outcome`` code.
+"""HTTP for sources: libcurl (through pycurl) driven by one loop per caller, time and
+size limits, conditional GET, an address policy enforced where the connection is made,
+and one classifier that turns every way a request can end into a stable ``Outcome`` code.
 
 What it guarantees (SPEC §4, §9):
 
 - **Where it connects.** Only http and https. Each hop's host is resolved once, the
   addresses are judged by ``addresses.AddressPolicy``, and the connection is pinned to
-  the first of them (``Fetcher._open``), so a DNS answer cannot change between the check
-  and the connection; the host stays in ``Host`` and, for https, in SNI and the
-  certificate check. Redirects are followed by hand, at most ``MAX_REDIRECTS``, each hop
-  going through the same check; a loop ends at once.
+  the first of them (curl's ``CONNECT_TO``), so a DNS answer cannot change between the
+  check and the connection; the host stays in ``Host`` and, for https, in SNI and the
+  certificate check. Every socket curl opens is checked once more against that address
+  (``_Transfer._open_socket``): curl never resolves a name itself. Redirects are followed
+  by hand, at most ``MAX_REDIRECTS``, each hop going through the same check; a loop ends
+  at once.
 - **How long.** A connect timeout, a read timeout (the longest silence), and a total
-  deadline per fetch, redirects included. The deadline is enforced by shutting the
-  fetch's sockets down when it passes (``_Deadline``), because a server that sends one
-  byte every few seconds never trips a read timeout.
+  deadline per fetch, redirects included. The loop checks both limits of every transfer
+  it runs (``_Run._sweep``), so a server that sends one byte every few seconds, never
+  tripping the read timeout, still ends at the deadline.
 - **How much.** A ``Content-Length`` above the cap is refused before reading; the body
-  is read in chunks and refused once it passes the cap *after* gzip/deflate
-  decompression (urllib3 inflates a bounded amount per read).
-- **What it leaks.** Nothing: urllib3 reads no proxy or ``.netrc`` from the environment
-  (and the CA bundle is chosen here, ``Fetcher._tls``), keeps no cookies (a source's
-  cookie would otherwise go to the next source on its host), and messages never hold
-  the URL's secrets (they go through ``urls.scrub``; urllib3's own messages, which quote
-  the URL, are never shown).
-- **Sharing.** One ``Fetcher`` serves every polling thread: keep-alive pools, one per
-  pinned address (and, for https, host name), the most recently used ``_MAX_POOLS`` kept.
+  is counted as curl hands it over *after* gzip/deflate decompression and refused once
+  it passes the cap.
+- **What it leaks.** Nothing: curl is told to use no proxy (whatever the environment
+  says), reads no ``.netrc`` and keeps no cookies (a source's cookie would otherwise go
+  to the next source on its host); the CA bundle is chosen here (certifi's). Messages
+  never hold the URL's secrets (they go through ``urls.scrub``; curl's own messages,
+  which may quote the URL, are never shown).
+- **Many at once.** ``fetch_many`` keeps up to ``max_concurrency`` transfers going in one
+  thread and hands each result over as it ends; ``fetch`` is a run of one. Threads do
+  not wait on each other for the interpreter lock between the reads of a response
+  (curl does the I/O), which made polling through many threads cost twice the CPU.
+- **Sharing.** A ``Fetcher`` is safe to share between threads: each run takes a curl
+  multi handle (with its own keep-alive connections) from a small pool and gives it back.
 
 It does not parse feeds and does not touch storage.
 """
@@ -31,52 +37,30 @@ from __future__ import annotations
 
 import base64
 import enum
-import heapq
-import itertools
-import math
-import re
 import socket
-import ssl
 import threading
 import time
-from collections import OrderedDict
+from collections import deque
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any, Callable, Mapping
+from typing import Callable, Generic, Iterable, Iterator, Mapping, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit
 
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import (
-    ClosedPoolError,
-    ConnectTimeoutError,
-    DecodeError,
-    HTTPError,
-    LocationValueError,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
-    SSLError,
-)
-from urllib3.response import BaseHTTPResponse
-from urllib3.util import Timeout, make_headers, parse_url
-from urllib3.util.ssl_ import create_urllib3_context
+import pycurl
+from urllib3.util import parse_url
 
 from .addresses import AddressPolicy, host_key
 from .urls import scrub
 
 MAX_REDIRECTS = 5
-_CHUNK = 64 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_MAX_POOLS = 64  # pools kept (one per pinned address and host); the least recently used is closed
-_POOL_SIZE = 10  # idle connections kept per pool; more are opened when needed (block=False)
-# A body not wanted (a redirect's, an error page) this small, and there within this many
-# seconds, is read and dropped so that its connection serves again.
-_DRAIN_LIMIT = 64 * 1024
+_MAX_CONNECTIONS = 64  # keep-alive connections a multi handle keeps (the least recently used closed first)
+_MAX_IDLE_RUNS = 16  # multi handles kept between runs (one per thread fetching at once)
+# A body not wanted (a redirect's, an error page's) is waited for this long after the
+# headers; then the transfer ends without it (and its connection closes).
 _DRAIN_WAIT = 0.05
-# What requests asked for, so that origins see the same request as before.
-_ACCEPT_ENCODING = ", ".join(re.split(r",\s*", make_headers(accept_encoding=True)["accept-encoding"]))
+_SWEEP_EVERY = 0.05  # how often the loop checks deadlines and silences
+_ACCEPT_ENCODING = "gzip, deflate"
 _ACCEPT = (
     "application/atom+xml, application/rss+xml, application/feed+json, "
     "application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
@@ -155,6 +139,7 @@ class FetchResult:
     validators: Validators = field(default_factory=Validators)
     headers: Mapping[str, str] = field(default_factory=dict)  # those in KEPT_HEADERS, lower-case names
     permanent_redirect: str | None = field(default=None, repr=False)  # secret: where a chain of 301/308 ended
+    seconds: float = 0.0  # how long the fetch took, redirects included
 
 
 class FetchError(Exception):
@@ -174,132 +159,70 @@ def _system_resolver(host: str, port: int) -> list[str]:
     return [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
 
 
+K = TypeVar("K")
+
+
+@dataclass(frozen=True)
+class Request(Generic[K]):
+    """One fetch of ``fetch_many``: its result comes back with ``key``. ``slot`` (a
+    semaphore, shared with other callers) is held while it runs: the per-host limit."""
+
+    key: K
+    url: str
+    validators: Validators = Validators()
+    slot: threading.Semaphore | None = None
+
+
 class Fetcher:
     """Fetches source URLs over keep-alive connections; safe to share between threads."""
 
-    def __init__(self, policy: FetchPolicy, resolver: Resolver = _system_resolver):
+    def __init__(self, policy: FetchPolicy, resolver: Resolver = _system_resolver, ca_file: str | None = None):
         self.policy = policy
         self._addresses = AddressPolicy(policy.allow_private_networks, frozenset(host_key(h) for h in policy.allowed_hosts))
         self._resolver = resolver
-        self._headers = {
-            "User-Agent": policy.user_agent,
-            "Accept-Encoding": _ACCEPT_ENCODING,
-            "Accept": _ACCEPT,
-            "Connection": "keep-alive",
-        }
-        self._pools = _Pools(self._new_pool)
-
-    @cached_property
-    def _tls(self) -> ssl.SSLContext:
-        """One context for every https pool: the CA bundle is loaded once, not per connection.
-
-        The bundle requests used (certifi's, when installed), so the same servers are
-        trusted as before; the host name is checked by urllib3 against the pinned
-        connection's host (``assert_hostname``), hence ``check_hostname`` off here.
-        """
-        context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
-        context.check_hostname = False
-        try:
-            import certifi
-        except ImportError:
-            context.load_default_certs()
-        else:
-            context.load_verify_locations(cafile=certifi.where())
-        return context
+        self._ca_file = ca_file or _default_ca_file()
+        self._headers = [f"User-Agent: {policy.user_agent}", f"Accept: {_ACCEPT}"]
+        self._idle: list[_Multi] = []
+        self._lock = threading.Lock()
+        self._generation = 0  # bumped by close(): multis taken before are not kept
 
     def close(self) -> None:
         """Close every kept connection. The fetcher can still be used: it connects anew."""
-        self._pools.clear()
+        with self._lock:
+            idle, self._idle = self._idle, []
+            self._generation += 1
+        for multi in idle:
+            multi.close()
 
     def fetch(self, url: str, validators: Validators = Validators()) -> FetchResult:
-        """GET ``url`` conditionally, following redirects by hand; never raises.
-
-        Any fetch that outlives its deadline ends as ``timeout``, whatever it was doing
-        when the deadline passed (a close-delimited body cut short looks complete).
-        """
-        deadline = _Deadline(self.policy.total_timeout)
-        _current.deadline = deadline
-        try:
-            result = self._fetch(url, validators, deadline)
-        except FetchError as exc:
-            result = FetchResult(exc.outcome, scrub(str(exc), url))
-        except (ValueError, UnicodeError):  # a URL urllib3 cannot even parse
-            result = FetchResult(Outcome.INVALID_URL, MESSAGES[Outcome.INVALID_URL])
-        finally:
-            _current.deadline = None
-            expired = deadline.finish()
-        if expired:
-            result = FetchResult(Outcome.TIMEOUT, f"the response took longer than the {self.policy.total_timeout:g} s allowed")
-        return result
-
-    def _fetch(self, url: str, validators: Validators, deadline: _Deadline) -> FetchResult:
-        headers = dict(self._headers)
-        if validators.etag:
-            headers["If-None-Match"] = validators.etag
-        if validators.last_modified:
-            headers["If-Modified-Since"] = validators.last_modified
-        current, permanent, seen = url, True, {url}
-        for _ in range(MAX_REDIRECTS + 1):
-            _check_scheme(current, first=current == url)
-            response = self._open(current, headers, deadline)
-            location = response.headers.get("Location") if response.status in _REDIRECTS else None
-            if not location:
-                try:
-                    moved_to = current if permanent and current != url else None
-                    return self._finish(response, moved_to, deadline)
-                except BaseException:
-                    response.close()  # the body was not read to its end: the connection cannot serve again
-                    raise
-            permanent = permanent and response.status in (301, 308)
-            _discard(response)
-            current = urljoin(current, location.strip())
-            if current in seen:
-                raise FetchError(Outcome.TOO_MANY_REDIRECTS, "the source's redirects go round in a loop")
-            seen.add(current)
-        raise FetchError(Outcome.TOO_MANY_REDIRECTS, f"more than {MAX_REDIRECTS} redirects")
-
-    def _open(self, url: str, headers: dict[str, str], deadline: _Deadline) -> BaseHTTPResponse:
-        """Send the GET for one hop to the checked address; the response's body is left unread."""
-        scheme, host, port, target, auth = _request_parts(url)
-        address = self._pin(host, port or _DEFAULT_PORTS[scheme])
-        shown = f"[{host}]" if ":" in host else host
-        headers = {**headers, "Host": f"{shown}:{port}" if port is not None else shown}
-        if auth is not None:
-            headers["Authorization"] = auth
-        read_timeout = min(self.policy.read_timeout, max(deadline.remaining(), 0.001))
-        timeout = Timeout(connect=self.policy.connect_timeout, read=read_timeout)
-        # An https pool is one host name's (SNI, certificate); a plain connection to an
-        # address serves every name checked to it, as requests' pools did.
-        key = (scheme, address, port or _DEFAULT_PORTS[scheme], host if scheme == "https" else None)
-        for attempt in (1, 2):
-            try:
-                return self._pools.get(key).urlopen(
-                    "GET",
-                    target,
-                    headers=headers,
-                    retries=False,  # no retry, no redirect: both are ours to decide
-                    redirect=False,
-                    assert_same_host=False,
-                    timeout=timeout,
-                    preload_content=False,
-                    decode_content=True,
-                    release_conn=False,
-                )
-            except ClosedPoolError:
-                # Closed by close() or evicted between get() and use; nothing was sent.
-                if attempt == 2:
-                    raise FetchError(Outcome.CONNECTION_ERROR, _connection_message("ConnectionError")) from None
-            except NewConnectionError:  # a ConnectTimeoutError to urllib3: refused, unreachable
-                raise FetchError(Outcome.CONNECTION_ERROR, _connection_message("ConnectionError")) from None
-            except ConnectTimeoutError:
-                raise FetchError(Outcome.TIMEOUT, f"could not connect within {self.policy.connect_timeout:g} s") from None
-            except ReadTimeoutError:
-                raise FetchError(Outcome.TIMEOUT, f"the source sent nothing for {read_timeout:g} s") from None
-            except LocationValueError:
-                raise FetchError(Outcome.INVALID_URL) from None
-            except (HTTPError, OSError) as exc:
-                raise FetchError(Outcome.CONNECTION_ERROR, _connection_message(_failure(exc))) from None
+        """GET ``url`` conditionally, following redirects by hand; never raises."""
+        for _, result in self.fetch_many([Request(None, url, validators)], 1):
+            return result
         raise AssertionError("unreachable")
+
+    def fetch_many(self, requests: Iterable[Request[K]], max_concurrency: int) -> Iterator[tuple[K, FetchResult]]:
+        """Fetch ``requests``, at most ``max_concurrency`` at a time, each holding its
+        ``slot``; give each result, with its key, as soon as it is there. Never raises for
+        a bad source. The transfers wait while the caller handles a result."""
+        multi = self._take()
+        try:
+            yield from _Run(self, multi, requests, max_concurrency).results()
+        finally:
+            self._give_back(multi)
+
+    def _take(self) -> _Multi:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+            generation = self._generation
+        return _Multi(self, generation)
+
+    def _give_back(self, multi: _Multi) -> None:
+        with self._lock:
+            if multi.healthy and multi.generation == self._generation and len(self._idle) < _MAX_IDLE_RUNS:
+                self._idle.append(multi)
+                return
+        multi.close()
 
     def _pin(self, host: str, port: int) -> str:
         """Resolve ``host`` once, judge every address, and give the first to connect to."""
@@ -314,68 +237,387 @@ class Fetcher:
             raise FetchError(Outcome.CONNECTION_ERROR, f"cannot resolve {host}")
         return addresses[0].split("%", 1)[0]
 
-    def _new_pool(self, key: tuple[str, str, int, str | None]) -> HTTPConnectionPool:
-        scheme, address, port, host = key
-        if scheme == "http":
-            return _WatchedHTTPPool(address, port, maxsize=_POOL_SIZE, block=False, retries=False)
-        return _WatchedHTTPSPool(
-            address,
-            port,
-            maxsize=_POOL_SIZE,
-            block=False,
-            retries=False,
-            cert_reqs="CERT_REQUIRED",
-            ssl_context=self._tls,
-            server_hostname=host,  # SNI
-            assert_hostname=host,  # the certificate names the host, not the address
-        )
+    def _new_handle(self) -> pycurl.Curl:
+        """An easy handle with what every transfer shares set once."""
+        handle = pycurl.Curl()
+        handle.setopt(pycurl.NOSIGNAL, 1)
+        handle.setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
+        handle.setopt(pycurl.PROXY, "")  # no proxy, whatever the environment says
+        handle.setopt(pycurl.FOLLOWLOCATION, 0)  # redirects are ours to judge
+        handle.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
+        handle.setopt(pycurl.PATH_AS_IS, 1)  # the request target as prepared here
+        handle.setopt(pycurl.ACCEPT_ENCODING, _ACCEPT_ENCODING)  # and curl inflates what comes
+        handle.setopt(pycurl.SSL_VERIFYPEER, 1)
+        handle.setopt(pycurl.SSL_VERIFYHOST, 2)
+        handle.setopt(pycurl.CAINFO, self._ca_file)
+        handle.setopt(pycurl.MAXFILESIZE_LARGE, self.policy.max_body_bytes)  # a larger Content-Length is refused up front
+        handle.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int(self.policy.connect_timeout * 1000)))
+        return handle
 
-    def _finish(self, response: BaseHTTPResponse, moved_to: str | None, deadline: _Deadline) -> FetchResult:
-        status = response.status
-        outcome = classify_status(status)
-        if outcome is Outcome.OK:
-            body = self._read_body(response, deadline)
+
+def _default_ca_file() -> str:
+    """The bundle requests used (certifi's), so the same servers are trusted as before."""
+    import certifi
+
+    return certifi.where()
+
+
+class _Multi:
+    """A curl multi handle, its keep-alive connections and its idle easy handles; used by
+    one run at a time."""
+
+    def __init__(self, fetcher: Fetcher, generation: int):
+        self.generation = generation
+        self.healthy = True
+        self.multi = pycurl.CurlMulti()
+        self.multi.setopt(pycurl.M_MAXCONNECTS, _MAX_CONNECTIONS)
+        self._fetcher = fetcher
+        self._handles: list[pycurl.Curl] = []
+
+    def handle(self) -> pycurl.Curl:
+        return self._handles.pop() if self._handles else self._fetcher._new_handle()
+
+    def release(self, handle: pycurl.Curl) -> None:
+        self._handles.append(handle)
+
+    def close(self) -> None:
+        for handle in self._handles:
+            handle.close()
+        self._handles.clear()
+        self.multi.close()
+
+
+class _Transfer:
+    """One request, hop after hop, and what its current hop has received so far."""
+
+    def __init__(self, request: Request, fetcher: Fetcher):
+        self.request = request
+        self.fetcher = fetcher
+        self.started = time.monotonic()
+        self.expires_at = self.started + fetcher.policy.total_timeout
+        self.url = request.url
+        self.seen = {request.url}
+        self.permanent = True
+        self.hops = 0
+        self.handle: pycurl.Curl | None = None
+
+    # -- one hop ------------------------------------------------------------------------
+
+    def prepare(self, handle: pycurl.Curl) -> None:
+        """Set ``handle`` up for this transfer's current hop; FetchError if it cannot go."""
+        fetcher = self.fetcher
+        _check_scheme(self.url, first=self.hops == 0)
+        scheme, host, port, target, auth = _request_parts(self.url)
+        port = port or _DEFAULT_PORTS[scheme]
+        self.address = fetcher._pin(host, port)
+        shown = f"[{host}]" if ":" in host else host
+        address = f"[{self.address}]" if ":" in self.address else self.address
+        headers = list(fetcher._headers)
+        validators = self.request.validators
+        if validators.etag:
+            headers.append(f"If-None-Match: {validators.etag}")
+        if validators.last_modified:
+            headers.append(f"If-Modified-Since: {validators.last_modified}")
+        if auth is not None:
+            headers.append(f"Authorization: {auth}")
+        self.status = 0
+        self.lines: list[bytes] = []
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.error: FetchError | None = None
+        self.headers_done_at: float | None = None
+        self.last_heard = time.monotonic()
+        self.handle = handle
+        handle.setopt(pycurl.URL, f"{scheme}://{shown}:{port}{target}")
+        handle.setopt(pycurl.CONNECT_TO, [f"{shown}:{port}:{address}:{port}"])
+        handle.setopt(pycurl.HTTPHEADER, headers)
+        handle.setopt(pycurl.HEADERFUNCTION, self._header)
+        handle.setopt(pycurl.WRITEFUNCTION, self._body)
+        handle.setopt(pycurl.OPENSOCKETFUNCTION, self._open_socket)
+        handle.setopt(pycurl.TIMEOUT_MS, max(1, int(self.remaining() * 1000)))
+
+    def remaining(self) -> float:
+        return self.expires_at - time.monotonic()
+
+    def _open_socket(self, purpose: int, address: tuple) -> socket.socket | int:
+        # The pinned address, and only it: a second check, whatever curl made of the URL.
+        if address.addr[0].split("%", 1)[0] != self.address:
+            return pycurl.SOCKET_BAD
+        return socket.socket(address.family, address.socktype, address.protocol)
+
+    def _header(self, line: bytes) -> None:
+        self.last_heard = time.monotonic()
+        if line.startswith(b"HTTP/"):  # a new response (after a 100 Continue): its own headers
+            self.lines.clear()
+            parts = line.split(None, 2)
+            self.status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+            self.headers_done_at = None
+        elif line in (b"\r\n", b"\n"):
+            self.headers_done_at = self.last_heard
         else:
-            body = b""
-            _discard(response)
-        message = MESSAGES[outcome] if outcome is not Outcome.CLIENT_ERROR else f"the source answered HTTP {status}"
-        if outcome in (Outcome.SERVER_ERROR, Outcome.RATE_LIMITED):
-            message = f"{message} (HTTP {status})"
-        headers = response.headers
-        return FetchResult(
-            outcome=outcome,
-            message=message,
-            status=status,
-            body=body,
-            content_type=headers.get("Content-Type", ""),
-            validators=Validators(headers.get("ETag"), headers.get("Last-Modified")),
-            # Repeated headers joined with ", ", as one value.
-            headers={k.lower(): v for k, v in headers.itermerged() if k.lower() in KEPT_HEADERS},
-            permanent_redirect=moved_to,
-        )
+            self.lines.append(line)
 
-    def _read_body(self, response: BaseHTTPResponse, deadline: _Deadline) -> bytes:
-        limit = self.policy.max_body_bytes
-        declared = response.headers.get("Content-Length", "").strip()
-        # Refused before reading. Compressed or not: a compressed body this large would
-        # inflate to more still.
-        if declared.isascii() and declared.isdigit() and int(declared) > limit:
-            raise FetchError(Outcome.TOO_LARGE, f"the response declares {int(declared):,} bytes, more than the {limit:,} allowed")
-        chunks, size = [], 0
+    def _body(self, data: bytes) -> int | None:
+        self.last_heard = time.monotonic()
+        self.size += len(data)
+        limit = self.fetcher.policy.max_body_bytes
+        if self.size > limit:
+            self.error = FetchError(Outcome.TOO_LARGE, f"the response is larger than the {limit:,} bytes allowed (after decompression)")
+            return 0  # curl ends the transfer
+        if 200 <= self.status < 300:  # other bodies are not wanted
+            self.chunks.append(data)
+        return None
+
+    def response_headers(self) -> dict[str, str]:
+        """The current hop's headers, lower-case names, repeated ones joined with ", "."""
+        headers: dict[str, str] = {}
+        for raw in self.lines:
+            name, colon, value = raw.decode("latin-1").partition(":")
+            if not colon:
+                continue
+            name, value = name.strip().lower(), value.strip()
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        return headers
+
+
+class _Run:
+    """One caller's loop: starts transfers up to the limit, drives curl, follows
+    redirects, and hands over each result as it ends."""
+
+    def __init__(self, fetcher: Fetcher, multi: _Multi, requests: Iterable[Request], max_concurrency: int):
+        self.fetcher = fetcher
+        self.policy = fetcher.policy
+        self.multi = multi
+        self.requests = iter(requests)
+        self.exhausted = False
+        self.max_concurrency = max(1, max_concurrency)
+        self.waiting: deque[Request] = deque()  # whose slot was taken
+        self.running: dict[pycurl.Curl, _Transfer] = {}
+        self.done: deque[tuple[object, FetchResult]] = deque()
+        self.next_sweep = 0.0
+
+    def results(self) -> Iterator[tuple[object, FetchResult]]:
         try:
-            for chunk in response.stream(_CHUNK, decode_content=True):  # decompressed, a bounded amount at a time
-                size += len(chunk)
-                if size > limit:
-                    raise FetchError(Outcome.TOO_LARGE, f"the response is larger than the {limit:,} bytes allowed (after decompression)")
-                if deadline.remaining() <= 0:
-                    raise FetchError(Outcome.TIMEOUT)
-                chunks.append(chunk)
-        except ReadTimeoutError:
-            raise FetchError(Outcome.TIMEOUT, f"the source stopped sending for {self.policy.read_timeout:g} s") from None
-        except (HTTPError, OSError) as exc:
-            raise FetchError(Outcome.CONNECTION_ERROR, _connection_message(_failure(exc, reading=True))) from None
-        response.release_conn()  # read to its end: the connection serves the next request
-        return b"".join(chunks)
+            while True:
+                self._start_more()
+                while self.done:
+                    yield self.done.popleft()
+                    self._start_more()
+                if not self.running:
+                    if self.exhausted and not self.waiting:
+                        return
+                    time.sleep(0.005)  # every request waits for a slot another caller holds
+                    continue
+                self._perform()
+                if not self.done:
+                    self.multi.multi.select(min(_SWEEP_EVERY, max(self.next_sweep - time.monotonic(), 0.001)))
+                    self._perform()
+                if time.monotonic() >= self.next_sweep:
+                    self._sweep()
+        finally:
+            for transfer in list(self.running.values()):  # the caller stopped early
+                self._end(transfer)
+                transfer.request.slot and transfer.request.slot.release()
+
+    # -- starting -----------------------------------------------------------------------
+
+    def _start_more(self) -> None:
+        # Those waiting for a slot first, in order; then new requests.
+        for _ in range(len(self.waiting)):
+            if len(self.running) >= self.max_concurrency:
+                return
+            request = self.waiting.popleft()
+            if not self._start(request):
+                self.waiting.append(request)
+        while len(self.running) < self.max_concurrency and not self.exhausted:
+            request = next(self.requests, None)
+            if request is None:
+                self.exhausted = True
+            elif not self._start(request):
+                self.waiting.append(request)
+                if len(self.waiting) > 4 * self.max_concurrency:
+                    return  # a host that is full: don't read the caller's whole list meanwhile
+
+    def _start(self, request: Request) -> bool:
+        """Start ``request`` if its slot is free (False if not)."""
+        if request.slot is not None and not request.slot.acquire(blocking=False):
+            return False
+        self._hop(_Transfer(request, self.fetcher))
+        return True
+
+    def _hop(self, transfer: _Transfer) -> None:
+        """Start ``transfer``'s current hop, or end it if it cannot go."""
+        handle = self.multi.handle()
+        try:
+            transfer.prepare(handle)
+        except FetchError as exc:
+            self.multi.release(handle)
+            transfer.handle = None
+            self._finish(transfer, FetchResult(exc.outcome, scrub(str(exc), transfer.request.url)))
+            return
+        except (ValueError, UnicodeError):  # a URL that cannot even be parsed
+            self.multi.release(handle)
+            transfer.handle = None
+            self._finish(transfer, FetchResult(Outcome.INVALID_URL, MESSAGES[Outcome.INVALID_URL]))
+            return
+        self.running[handle] = transfer
+        self.multi.multi.add_handle(handle)
+
+    # -- driving ------------------------------------------------------------------------
+
+    def _perform(self) -> None:
+        multi = self.multi.multi
+        while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
+            pass
+        while True:
+            queued, ok, failed = multi.info_read()
+            for handle in ok:
+                self._ended(self.running[handle], None)
+            for handle, code, _ in failed:
+                self._ended(self.running[handle], code)
+            if not queued:
+                return
+
+    def _sweep(self) -> None:
+        """End the transfers past their deadline or silent too long, and stop waiting for
+        bodies nobody wants."""
+        now = time.monotonic()
+        self.next_sweep = now + _SWEEP_EVERY
+        for transfer in list(self.running.values()):
+            if transfer.expires_at <= now:
+                self._end(transfer)
+                self._finish(transfer, _timeout(self.policy))
+            elif now - transfer.last_heard >= self.policy.read_timeout:
+                self._end(transfer)
+                if transfer.size:
+                    message = f"the source stopped sending for {self.policy.read_timeout:g} s"
+                else:
+                    message = f"the source sent nothing for {self.policy.read_timeout:g} s"
+                self._finish(transfer, FetchResult(Outcome.TIMEOUT, message))
+            elif transfer.headers_done_at is not None and not 200 <= transfer.status < 300 and now - transfer.headers_done_at >= _DRAIN_WAIT:
+                self._end(transfer)  # the connection closes: its body is still to come
+                self._answered(transfer)
+
+    def _end(self, transfer: _Transfer) -> None:
+        """Take ``transfer``'s handle out of curl (a transfer not read to its end closes
+        its connection) and keep the handle for another."""
+        handle = transfer.handle
+        if handle is None:
+            return
+        transfer.handle = None
+        del self.running[handle]
+        try:
+            self.multi.multi.remove_handle(handle)
+        except pycurl.error:
+            self.multi.healthy = False
+        self.multi.release(handle)
+
+    def _ended(self, transfer: _Transfer, code: int | None) -> None:
+        """curl is done with ``transfer``'s hop (``code``: the error it ended with)."""
+        handle = transfer.handle
+        connected = handle.getinfo(pycurl.CONNECT_TIME) > 0 if code is not None else True
+        self._end(transfer)
+        if code is None or (transfer.headers_done_at is not None and not 200 <= transfer.status < 300):
+            self._answered(transfer)  # a body not wanted may fail: the answer is the headers
+        elif transfer.error is not None:
+            self._finish(transfer, FetchResult(transfer.error.outcome, str(transfer.error)))
+        else:
+            self._finish(transfer, _failed(code, transfer, connected, self.policy))
+
+    def _answered(self, transfer: _Transfer) -> None:
+        """The hop's response is in: follow its redirect or give the result."""
+        headers = transfer.response_headers()
+        location = headers.get("location") if transfer.status in _REDIRECTS else None
+        if not location:
+            self._finish(transfer, _result(transfer, headers))
+            return
+        transfer.permanent = transfer.permanent and transfer.status in (301, 308)
+        transfer.url = urljoin(transfer.url, location.strip())
+        if transfer.url in transfer.seen:
+            self._finish(transfer, FetchResult(Outcome.TOO_MANY_REDIRECTS, "the source's redirects go round in a loop"))
+            return
+        transfer.seen.add(transfer.url)
+        transfer.hops += 1
+        if transfer.hops > MAX_REDIRECTS:
+            self._finish(transfer, FetchResult(Outcome.TOO_MANY_REDIRECTS, f"more than {MAX_REDIRECTS} redirects"))
+            return
+        self._hop(transfer)
+
+    def _finish(self, transfer: _Transfer, result: FetchResult) -> None:
+        transfer.chunks = transfer.lines = []  # the idle handle's callbacks still point here
+        if transfer.request.slot is not None:
+            transfer.request.slot.release()
+        if transfer.remaining() <= 0 and result.outcome is not Outcome.TIMEOUT:
+            # Whatever it was doing when the deadline passed (a close-delimited body cut
+            # short looks complete), a fetch that outlived it is a timeout.
+            result = _timeout(self.policy)
+        self.done.append((transfer.request.key, _with_seconds(result, time.monotonic() - transfer.started)))
+
+
+def _result(transfer: _Transfer, headers: dict[str, str]) -> FetchResult:
+    status = transfer.status
+    outcome = classify_status(status)
+    message = MESSAGES[outcome] if outcome is not Outcome.CLIENT_ERROR else f"the source answered HTTP {status}"
+    if outcome in (Outcome.SERVER_ERROR, Outcome.RATE_LIMITED):
+        message = f"{message} (HTTP {status})"
+    moved_to = transfer.url if transfer.permanent and transfer.url != transfer.request.url else None
+    return FetchResult(
+        outcome=outcome,
+        message=message,
+        status=status,
+        body=b"".join(transfer.chunks) if outcome is Outcome.OK else b"",
+        content_type=headers.get("content-type", ""),
+        validators=Validators(headers.get("etag"), headers.get("last-modified")),
+        headers={k: v for k, v in headers.items() if k in KEPT_HEADERS},
+        permanent_redirect=moved_to,
+    )
+
+
+def _with_seconds(result: FetchResult, seconds: float) -> FetchResult:
+    return FetchResult(**{**result.__dict__, "seconds": seconds})
+
+
+def _timeout(policy: FetchPolicy) -> FetchResult:
+    return FetchResult(Outcome.TIMEOUT, f"the response took longer than the {policy.total_timeout:g} s allowed")
+
+
+# curl's errors, by what they mean here. The names in messages are those requests gave
+# the same failures: the poll logs already hold those names.
+_SSL_ERRORS = frozenset(
+    getattr(pycurl, name)
+    for name in (
+        "E_SSL_CONNECT_ERROR", "E_PEER_FAILED_VERIFICATION", "E_SSL_CERTPROBLEM", "E_SSL_CIPHER",
+        "E_SSL_CACERT", "E_SSL_CACERT_BADFILE", "E_SSL_ENGINE_NOTFOUND", "E_SSL_ENGINE_SETFAILED",
+        "E_SSL_SHUTDOWN_FAILED", "E_SSL_CRL_BADFILE", "E_SSL_ISSUER_ERROR", "E_SSL_PINNEDPUBKEYNOTMATCH",
+        "E_SSL_INVALIDCERTSTATUS", "E_USE_SSL_FAILED",
+    )
+    if hasattr(pycurl, name)
+)
+
+
+def _failed(code: int, transfer: _Transfer, connected: bool, policy: FetchPolicy) -> FetchResult:
+    """The result of a hop that curl ended with error ``code``."""
+    if code == pycurl.E_OPERATION_TIMEDOUT:
+        if not connected:
+            return FetchResult(Outcome.TIMEOUT, f"could not connect within {policy.connect_timeout:g} s")
+        return _timeout(policy)
+    if code == pycurl.E_FILESIZE_EXCEEDED:
+        declared = transfer.response_headers().get("content-length", "")
+        limit = policy.max_body_bytes
+        if declared.isascii() and declared.isdigit():
+            return FetchResult(Outcome.TOO_LARGE, f"the response declares {int(declared):,} bytes, more than the {limit:,} allowed")
+        return FetchResult(Outcome.TOO_LARGE, f"the response is larger than the {limit:,} bytes allowed")
+    if code in (pycurl.E_URL_MALFORMAT, pycurl.E_UNSUPPORTED_PROTOCOL):
+        return FetchResult(Outcome.INVALID_URL, MESSAGES[Outcome.INVALID_URL])
+    if code in _SSL_ERRORS:
+        kind = "SSLError"
+    elif code == pycurl.E_BAD_CONTENT_ENCODING:
+        kind = "ContentDecodingError"
+    elif transfer.headers_done_at is not None:  # the body was cut short or garbled
+        kind = "ChunkedEncodingError"
+    else:
+        kind = "ConnectionError"
+    return FetchResult(Outcome.CONNECTION_ERROR, _connection_message(kind))
 
 
 def classify_status(status: int) -> Outcome:
@@ -424,220 +666,7 @@ def _request_parts(url: str) -> tuple[str, str, int | None, str, str | None]:
     return scheme, host.strip("[]"), parts.port, target, auth
 
 
-def _discard(response: BaseHTTPResponse) -> None:
-    """Done with a response whose body is not wanted: drain a short one that has come
-    already, so that its connection serves again (a 304 has no body); close the
-    connection otherwise, as requests did for every such response."""
-    remaining = response.length_remaining
-    sock = response.connection.sock if response.connection is not None else None
-    if remaining == 0:
-        response.drain_conn()
-        response.release_conn()
-    elif remaining is not None and remaining <= _DRAIN_LIMIT and not response.chunked and sock is not None:
-        # A body held back is not waited for: the drain times out, which closes the
-        # connection. The next request on a kept one sets its own timeout again.
-        sock.settimeout(_DRAIN_WAIT)
-        response.drain_conn()
-        response.release_conn()
-    else:
-        response.close()
-
-
-def _failure(exc: BaseException, reading: bool = False) -> str:
-    """The name requests gave this failure: the poll logs already hold those names."""
-    if isinstance(exc, SSLError):
-        return "SSLError"
-    if isinstance(exc, DecodeError):
-        return "ContentDecodingError"
-    if reading and isinstance(exc, ProtocolError):
-        return "ChunkedEncodingError"
-    if isinstance(exc, (ProtocolError, OSError)):
-        return "ConnectionError"
-    return type(exc).__name__
-
 
 def _connection_message(kind: str) -> str:
-    # urllib3's messages hold the URL, token included: keep only the kind of failure.
+    # curl's messages may hold the URL, token included: keep only the kind of failure.
     return f"{MESSAGES[Outcome.CONNECTION_ERROR]} ({kind})"
-
-
-# -- connections ------------------------------------------------------------------------
-
-
-class _Pools:
-    """The keep-alive pools, by pinned (scheme, address, port, host); at most ``_MAX_POOLS``,
-    the least recently used closed first. Safe to share between threads."""
-
-    def __init__(self, new: Callable[[Any], HTTPConnectionPool]):
-        self._new = new
-        self._pools: OrderedDict[Any, HTTPConnectionPool] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Any) -> HTTPConnectionPool:
-        evicted = None
-        with self._lock:
-            pool = self._pools.get(key)
-            if pool is not None:
-                self._pools.move_to_end(key)
-                return pool
-            pool = self._pools[key] = self._new(key)
-            if len(self._pools) > _MAX_POOLS:
-                _, evicted = self._pools.popitem(last=False)
-        if evicted is not None:
-            # Its idle connections close now; one in use closes when handed back.
-            evicted.close()
-        return pool
-
-    def clear(self) -> None:
-        with self._lock:
-            pools = list(self._pools.values())
-            self._pools.clear()
-        for pool in pools:
-            pool.close()
-
-    def __len__(self) -> int:
-        return len(self._pools)
-
-
-# -- the deadline -----------------------------------------------------------------------
-
-
-class _Deadline:
-    """The time limit of one fetch. When it passes, the sockets the fetch uses are shut
-    down, which wakes a read blocked on a server that trickles its answer."""
-
-    def __init__(self, seconds: float):
-        self.expires_at = time.monotonic() + seconds
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
-        self._expired = False
-        self._finished = False
-        _WATCHDOG.add(self)
-
-    def remaining(self) -> float:
-        return self.expires_at - time.monotonic()
-
-    def watch(self, sock: socket.socket | None) -> None:
-        if sock is None:
-            return
-        with self._lock:
-            if self._finished:
-                return
-            self._sockets.append(sock)
-            if self._expired:
-                _shut(sock)
-
-    def expire(self) -> None:
-        with self._lock:
-            if self._finished:
-                return
-            self._expired = True
-            for sock in self._sockets:
-                _shut(sock)
-
-    @property
-    def finished(self) -> bool:
-        return self._finished
-
-    def finish(self) -> bool:
-        """End the fetch; True if the deadline passed first."""
-        with self._lock:
-            self._finished = True
-            self._sockets.clear()
-            return self._expired
-
-
-def _shut(sock: socket.socket) -> None:
-    try:
-        # The plain socket's shutdown, also for an SSLSocket: it acts on the descriptor
-        # without touching the TLS state that the reading thread is using.
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except OSError:
-        pass  # closed already
-
-
-class _Watchdog:
-    """One thread that expires deadlines when they pass (one timer per fetch would start
-    a thread per fetch)."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, int, _Deadline]] = []
-        self._order = itertools.count()
-        self._wakeup = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._sleeping_until = math.inf  # when the thread wakes by itself next
-
-    def add(self, deadline: _Deadline) -> None:
-        with self._wakeup:
-            heap = self._heap
-            # Ended fetches wait in the heap until their time; those on top go now, so the
-            # heap holds about the fetches under way, not every fetch of the last minute.
-            while heap and heap[0][2].finished:
-                heapq.heappop(heap)
-            heapq.heappush(heap, (deadline.expires_at, next(self._order), deadline))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="feedhub-fetch-deadlines", daemon=True)
-                self._thread.start()
-            elif deadline.expires_at < self._sleeping_until:
-                # Woken only when it would sleep past this deadline: every fetch has the
-                # same limit, so a new one almost always comes after the one it waits for
-                # (waking it for every fetch cost a thread switch per fetch).
-                self._wakeup.notify()
-
-    def _run(self) -> None:
-        heap = self._heap
-        with self._wakeup:
-            while True:
-                if not heap:
-                    self._sleeping_until = math.inf
-                    self._wakeup.wait()
-                    continue
-                wait = heap[0][0] - time.monotonic()
-                if wait > 0:
-                    # Possibly for a deadline dropped from the heap since: it then wakes
-                    # for nothing, once, and sleeps until the next one.
-                    self._sleeping_until = heap[0][0]
-                    self._wakeup.wait(wait)
-                    continue
-                heapq.heappop(heap)[2].expire()
-
-
-_WATCHDOG = _Watchdog()
-_current = threading.local()  # the deadline of the fetch running on this thread
-
-
-class _WatchedConnection:
-    """Registers its socket with the deadline of the fetch on the current thread: when
-    the socket is made (before a TLS handshake, which can trickle too) and when a kept-
-    alive connection is used again."""
-
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()  # type: ignore[misc]
-        _watch(sock)
-        return sock
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _watch(self.sock)  # type: ignore[attr-defined]
-        return super().request(*args, **kwargs)  # type: ignore[misc]
-
-
-def _watch(sock: socket.socket | None) -> None:
-    deadline = getattr(_current, "deadline", None)
-    if deadline is not None:
-        deadline.watch(sock)
-
-
-class _WatchedHTTPConnection(_WatchedConnection, HTTPConnection):
-    pass
-
-
-class _WatchedHTTPSConnection(_WatchedConnection, HTTPSConnection):
-    pass
-
-
-class _WatchedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection

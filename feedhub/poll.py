@@ -18,7 +18,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -88,15 +88,26 @@ def committed(source: SourceRow, report: PollReport, added: int) -> PollReport:
 
 
 def read_source(
-    store: Store, fetcher: Fetcher, source: SourceRow, now: Callable[[], datetime], on_page: PageProgress | None = None
+    store: Store,
+    fetcher: Fetcher,
+    source: SourceRow,
+    now: Callable[[], datetime],
+    on_page: PageProgress | None = None,
+    fetched: FetchResult | None = None,
 ) -> tuple[PollWrite, PollReport]:
     """Everything of one poll but its commit: what to write, and the report (its count of
     new activities is known once the write is committed: see ``committed``). Storage is
-    only read; the caller commits the write, on its own or with others' (``Store.save_polls``)."""
+    only read; the caller commits the write, on its own or with others' (``Store.save_polls``).
+
+    ``fetched``: the response to the source's request (``first_request``), fetched by
+    the caller with others; for a source that is read in one request."""
     started_at, started = now(), time.monotonic()
     params = _paging(source)
-    first_url = with_params(source.url, **params, start_index=0) if params is not None else source.url
-    result = fetcher.fetch(first_url, Validators(source.etag, source.last_modified))
+    if fetched is not None and params is None:
+        result = fetched
+        started_at, started = started_at - timedelta(seconds=fetched.seconds), started - fetched.seconds
+    else:
+        result = fetcher.fetch(*first_request(source, params))
     snapshot: Snapshot | None = None
     read_all = False
     outcome, message = result.outcome, result.message
@@ -154,6 +165,17 @@ def read_source(
         count_present=source.kind.is_list,
     )
     return write, PollReport(source.id, outcome, message, counts[0], counts[1], 0, duration, write_args.get("activities", ()))
+
+
+def first_request(source: SourceRow, params: dict[str, object] | None = None) -> tuple[str, Validators]:
+    """The URL and validators of a poll's first request."""
+    url = with_params(source.url, **params, start_index=0) if params is not None else source.url
+    return url, Validators(source.etag, source.last_modified)
+
+
+def reads_in_one_request(source: SourceRow) -> bool:
+    """Whether polling ``source`` is one request (not a Netflix-style feed read in pages)."""
+    return _paging(source) is None
 
 
 def _digest(result: FetchResult) -> str:

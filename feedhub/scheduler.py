@@ -7,6 +7,7 @@ the scheduler, however many web workers start."""
 from __future__ import annotations
 
 import fcntl
+import itertools
 import logging
 import threading
 from collections import defaultdict
@@ -21,9 +22,10 @@ from .feeds_list import refresh_after_rejection, refresh_due
 from .fetch import Outcome
 from .group_commit import GroupCommit
 from .poll_workers import WorkerPool
-from .poll import PageProgress, PollReport, committed, read_source
+from .fetch import Request
+from .poll import PageProgress, PollReport, committed, first_request, read_source, reads_in_one_request
 from .services import Services
-from .storage.rows import SourceRow
+from .storage.rows import PollWrite, SourceRow
 from .urls import display_host
 from .websub import Publisher
 
@@ -85,28 +87,56 @@ class Poller:
             except Exception:
                 self._workers.busy.release()
                 log.exception("could not start the poll workers; polling in this process")
-        for lane in host_lanes(todo, self._per_host):
-            running = self._pool.submit(self._poll_lane, lane, futures)
+        # Sources read in one request share one loop of transfers (``Fetcher.fetch_many``);
+        # those read in pages, request after request, are polled by lanes of threads.
+        single = interleaved_by_host([s for s in todo if reads_in_one_request(s)])
+        lanes = [single] if single else []
+        lanes += host_lanes([s for s in todo if not reads_in_one_request(s)], self._per_host)
+        for lane in lanes:
+            running = self._pool.submit(self._poll_together if lane is single else self._poll_lane, lane, futures)
             # A lane the pool cancels (close() while polling) never runs: its sources'
             # results are cancelled too, so that nobody waits for them for ever.
             running.add_done_callback(lambda ran, lane=lane: _cancel_if_cancelled(ran, [futures[s.id] for s in lane]))
         return futures
 
+    def _poll_together(self, sources: list[SourceRow], futures: dict[int, Future[PollReport]]) -> None:
+        """Poll sources read in one request each: their transfers run together, at most
+        ``max_concurrency`` and ``max_per_host`` at once, and each response is read and
+        its write handed to the group commit as it comes."""
+        services = self.services
+        requests = (Request(source, *first_request(source), slot=self._slot(source)) for source in sources)
+        try:
+            for source, fetched in services.fetcher.fetch_many(requests, services.settings.max_concurrency):
+                try:
+                    write, report = read_source(services.store, services.fetcher, source, services.now, self._on_page, fetched)
+                except Exception as exc:  # handed to poll_many's caller, as the pool would
+                    futures[source.id].set_exception(exc)
+                    continue
+                self._submit(source, write, report, futures[source.id])
+        except BaseException as exc:
+            for source in sources:  # nobody waits for ever for a poll that will not end
+                if not futures[source.id].done():
+                    futures[source.id].set_exception(exc)
+            raise
+
+    def _slot(self, source: SourceRow) -> threading.BoundedSemaphore:
+        with self._lock:
+            return self._host_slots[display_host(source.url)]
+
     def _poll_lane(self, lane: list[SourceRow], futures: dict[int, Future[PollReport]]) -> None:
         """Poll the sources of one lane one after the other (see ``host_lanes``); each
         poll's write goes to the group commit, and the lane goes on to its next source."""
         for source in lane:
-            with self._lock:
-                slot = self._host_slots[display_host(source.url)]
             try:
-                with slot:
+                with self._slot(source):
                     write, report = read_source(self.services.store, self.services.fetcher, source, self.services.now, self._on_page)
             except Exception as exc:  # handed to poll_many's caller, as the pool would
                 futures[source.id].set_exception(exc)
                 continue
-            self._commits.submit(write).add_done_callback(
-                lambda saved, source=source, report=report: self._committed(source, report, saved, futures[source.id])
-            )
+            self._submit(source, write, report, futures[source.id])
+
+    def _submit(self, source: SourceRow, write: PollWrite, report: PollReport, result: Future[PollReport]) -> None:
+        self._commits.submit(write).add_done_callback(lambda saved: self._committed(source, report, saved, result))
 
     def _committed(self, source: SourceRow, report: PollReport, saved: Future[int], result: Future[PollReport]) -> None:
         """Runs once the poll's write is committed (or failed to be)."""
@@ -156,6 +186,15 @@ def host_lanes(sources: list[SourceRow], per_host: int) -> list[list[SourceRow]]
         by_host[display_host(source.url)].append(source)
     lanes_by_host = [[group[i::per_host] for i in range(min(per_host, len(group)))] for group in by_host.values()]
     return [lanes[i] for i in range(per_host) for lanes in lanes_by_host if i < len(lanes)]
+
+
+def interleaved_by_host(sources: list[SourceRow]) -> list[SourceRow]:
+    """``sources`` with their hosts taking turns, so that a run of one host's sources,
+    waiting for its ``max_per_host`` slots, does not hold up the other hosts'."""
+    by_host: dict[str, list[SourceRow]] = defaultdict(list)
+    for source in sources:
+        by_host[display_host(source.url)].append(source)
+    return [s for turn in itertools.zip_longest(*by_host.values()) for s in turn if s is not None]
 
 
 class SchedulerLock:

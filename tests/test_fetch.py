@@ -248,15 +248,19 @@ def test_repeated_headers_are_kept_joined(origin, fetcher):
     assert fetcher.fetch(origin + "twice").headers["cache-control"] == "max-age=60, public"
 
 
-def test_pools_are_bounded_and_all_closed_on_close(monkeypatch):
-    monkeypatch.setattr(fetch_module, "_MAX_POOLS", 3)
-    f = Fetcher(FetchPolicy())
-    pools = [f._pools.get(("http", "192.0.2.1", port, None)) for port in range(1000, 1005)]
-    assert len(f._pools) == 3
-    assert [p.pool is None for p in pools] == [True, True, False, False, False]  # the oldest two closed
-    assert f._pools.get(("http", "192.0.2.1", 1004, None)) is pools[4]
+def test_idle_connections_are_bounded_and_all_closed_on_close(monkeypatch, origin):
+    monkeypatch.setattr(fetch_module, "_MAX_IDLE_RUNS", 2)
+    f = Fetcher(FetchPolicy(allow_private_networks=True))
+    taken = [f._take() for _ in range(3)]  # three threads fetching at once
+    for multi in taken:
+        f._give_back(multi)
+    assert f._idle == taken[:2]  # the third is closed, not kept
+    late = f._take()
     f.close()
-    assert len(f._pools) == 0 and all(p.pool is None for p in pools)
+    assert f._idle == []
+    f._give_back(late)  # taken before close(): closed when given back
+    assert f._idle == []
+    assert f.fetch(origin + "feed").outcome is Outcome.OK
 
 
 def test_a_closed_fetcher_connects_anew(origin, fetcher):
@@ -265,7 +269,42 @@ def test_a_closed_fetcher_connects_anew(origin, fetcher):
     assert fetcher.fetch(origin + "feed").outcome is Outcome.OK
 
 
-def test_ended_fetches_do_not_pile_up_for_the_watchdog(origin, fetcher):
-    for _ in range(50):
-        fetcher.fetch(origin + "feed")
-    assert len(fetch_module._WATCHDOG._heap) <= 2
+def test_fetch_many_gives_every_result_once_and_holds_each_slot_while_it_runs(origin, fetcher):
+    class Slot(threading.BoundedSemaphore):
+        held = most = 0
+
+        def acquire(self, blocking=True, timeout=None):
+            taken = super().acquire(blocking, timeout)
+            if taken:
+                Slot.held += 1
+                Slot.most = max(Slot.most, Slot.held)
+            return taken
+
+        def release(self, n=1):
+            Slot.held -= 1
+            super().release(n)
+
+    slot = Slot(1)
+    requests = [
+        fetch_module.Request("ok", origin + "feed?" + SECRET, slot=slot),
+        fetch_module.Request("gone", origin + "status/410", slot=slot),
+        fetch_module.Request("bad", "not a url", slot=slot),
+        fetch_module.Request("looping", origin + "loop", slot=slot),
+        fetch_module.Request("free", origin + "feed"),
+    ]
+    got = {}
+    for key, result in fetcher.fetch_many(requests, 4):
+        got[key] = result.outcome
+    assert Slot.most == 1 and Slot.held == 0
+    assert got == {"ok": Outcome.OK, "gone": Outcome.GONE, "bad": Outcome.INVALID_URL, "looping": Outcome.TOO_MANY_REDIRECTS, "free": Outcome.OK}
+
+
+def test_a_caller_that_stops_early_gives_the_slots_back(origin, fetcher):
+    slot = threading.BoundedSemaphore(3)
+    requests = [fetch_module.Request(0, origin + "feed", slot=slot)] + [fetch_module.Request(n, origin + "slow", slot=slot) for n in (1, 2)]
+    results = fetcher.fetch_many(requests, 3)
+    assert next(results)[0] == 0  # the slow two are still under way, holding their slots
+    assert slot.acquire(blocking=False) and not slot.acquire(blocking=False)
+    slot.release()
+    results.close()
+    assert all(slot.acquire(blocking=False) for _ in range(3))

@@ -385,8 +385,11 @@ class _TLSOrigin:
 def test_over_tls_the_pinned_connection_still_checks_the_hosts_certificate(tmp_path):
     cert_file, key_file = _certificate(tmp_path, "feeds.example")
     origin = _TLSOrigin(cert_file, key_file)
-    fetcher = Fetcher(FetchPolicy(allowed_hosts=frozenset({"feeds.example", "impostor.example"})), resolver=lambda host, port: ["127.0.0.1"])
-    fetcher._tls.load_verify_locations(cafile=str(cert_file))  # trust this one self-signed certificate too, for the test only
+    fetcher = Fetcher(
+        FetchPolicy(allowed_hosts=frozenset({"feeds.example", "impostor.example"})),
+        resolver=lambda host, port: ["127.0.0.1"],
+        ca_file=str(cert_file),  # trust this one self-signed certificate, for the test only
+    )
     try:
         good = fetcher.fetch(f"https://feeds.example:{origin.port}/feed")
         # The same server, reached as another name: its certificate does not name it.
