@@ -59,7 +59,11 @@ _MAX_IDLE_RUNS = 16  # multi handles kept between runs (one per thread fetching 
 # A body not wanted (a redirect's, an error page's) is waited for this long after the
 # headers; then the transfer ends without it (and its connection closes).
 _DRAIN_WAIT = 0.05
-_SWEEP_EVERY = 0.05  # how often the loop checks deadlines and silences
+_SWEEP_EVERY = 0.05
+# What a name resolved to is used again for this long: a loop of thousands of sources on
+# a few hosts would otherwise wait on DNS for each. Each use is judged again.
+_RESOLVED_SECONDS = 30.0
+_MAX_RESOLVED = 4096  # how often the loop checks deadlines and silences
 _ACCEPT_ENCODING = "gzip, deflate"
 _ACCEPT = (
     "application/atom+xml, application/rss+xml, application/feed+json, "
@@ -156,7 +160,11 @@ Resolver = Callable[[str, int], list[str]]
 
 
 def _system_resolver(host: str, port: int) -> list[str]:
-    return [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+    try:  # an address written out in full is its own answer
+        socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
+    except OSError:  # a name, or another spelling of an address (127.1): the system says
+        return [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+    return [host]
 
 
 K = TypeVar("K")
@@ -182,6 +190,7 @@ class Fetcher:
         self._resolver = resolver
         self._ca_file = ca_file or _default_ca_file()
         self._headers = [f"User-Agent: {policy.user_agent}", f"Accept: {_ACCEPT}"]
+        self._resolved: dict[tuple[str, int], tuple[float, list[str]]] = {}  # (host, port): (until, addresses)
         self._idle: list[_Multi] = []
         self._lock = threading.Lock()
         self._generation = 0  # bumped by close(): multis taken before are not kept
@@ -225,11 +234,18 @@ class Fetcher:
         multi.close()
 
     def _pin(self, host: str, port: int) -> str:
-        """Resolve ``host`` once, judge every address, and give the first to connect to."""
-        try:
-            addresses = self._resolver(host, port)
-        except (OSError, UnicodeError):
-            raise FetchError(Outcome.CONNECTION_ERROR, f"cannot resolve {host}") from None
+        """Resolve ``host`` (once per ``_RESOLVED_SECONDS``), judge every address, and
+        give the first to connect to."""
+        now = time.monotonic()
+        until, addresses = self._resolved.get((host, port), (0.0, []))
+        if until <= now:
+            try:
+                addresses = self._resolver(host, port)
+            except (OSError, UnicodeError):
+                raise FetchError(Outcome.CONNECTION_ERROR, f"cannot resolve {host}") from None
+            if len(self._resolved) >= _MAX_RESOLVED:
+                self._resolved.clear()
+            self._resolved[(host, port)] = (now + _RESOLVED_SECONDS, addresses)
         reason = self._addresses.refusal(host, addresses)
         if reason is not None:
             raise FetchError(Outcome.BLOCKED_ADDRESS, f"refused: {reason}")
@@ -320,18 +336,19 @@ class _Transfer:
             headers.append(f"If-Modified-Since: {validators.last_modified}")
         if auth is not None:
             headers.append(f"Authorization: {auth}")
-        self.status = 0
-        self.lines: list[bytes] = []
+        self.status: int | None = None  # known once the body starts, or the hop ends
+        self.lines: list[bytes] = []  # the header lines as curl hands them over
+        self.heard_lines = 0  # how many of them the last sweep saw
         self.chunks: list[bytes] = []
         self.size = 0
         self.error: FetchError | None = None
-        self.headers_done_at: float | None = None
+        self.headers_done_at: float | None = None  # when a sweep first saw all headers in
         self.last_heard = time.monotonic()
         self.handle = handle
         handle.setopt(pycurl.URL, f"{scheme}://{shown}:{port}{target}")
         handle.setopt(pycurl.CONNECT_TO, [f"{shown}:{port}:{address}:{port}"])
         handle.setopt(pycurl.HTTPHEADER, headers)
-        handle.setopt(pycurl.HEADERFUNCTION, self._header)
+        handle.setopt(pycurl.HEADERFUNCTION, self.lines.append)  # no Python call per line
         handle.setopt(pycurl.WRITEFUNCTION, self._body)
         handle.setopt(pycurl.OPENSOCKETFUNCTION, self._open_socket)
         handle.setopt(pycurl.TIMEOUT_MS, max(1, int(self.remaining() * 1000)))
@@ -345,18 +362,6 @@ class _Transfer:
             return pycurl.SOCKET_BAD
         return socket.socket(address.family, address.socktype, address.protocol)
 
-    def _header(self, line: bytes) -> None:
-        self.last_heard = time.monotonic()
-        if line.startswith(b"HTTP/"):  # a new response (after a 100 Continue): its own headers
-            self.lines.clear()
-            parts = line.split(None, 2)
-            self.status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
-            self.headers_done_at = None
-        elif line in (b"\r\n", b"\n"):
-            self.headers_done_at = self.last_heard
-        else:
-            self.lines.append(line)
-
     def _body(self, data: bytes) -> int | None:
         self.last_heard = time.monotonic()
         self.size += len(data)
@@ -364,14 +369,34 @@ class _Transfer:
         if self.size > limit:
             self.error = FetchError(Outcome.TOO_LARGE, f"the response is larger than the {limit:,} bytes allowed (after decompression)")
             return 0  # curl ends the transfer
+        if self.status is None:
+            self.status = self.head()[0]
         if 200 <= self.status < 300:  # other bodies are not wanted
             self.chunks.append(data)
         return None
 
+    def head(self) -> tuple[int, bool]:
+        """The current response's status (that of the last status line: one after a
+        ``100 Continue`` replaces it) and whether all its headers are in."""
+        lines = self.lines
+        for index in range(len(lines) - 1, -1, -1):
+            if lines[index].startswith(b"HTTP/"):
+                parts = lines[index].split(None, 2)
+                status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+                return status, status >= 200 and index < len(lines) - 1 and lines[-1] in (b"\r\n", b"\n")
+        return 0, False
+
+    def unwanted_answer(self) -> bool:
+        """Whether all headers of an answer whose body is not wanted (not 2xx) are in."""
+        status, complete = self.head()
+        return complete and not 200 <= status < 300
+
     def response_headers(self) -> dict[str, str]:
         """The current hop's headers, lower-case names, repeated ones joined with ", "."""
         headers: dict[str, str] = {}
-        for raw in self.lines:
+        lines = self.lines
+        start = max((i for i, line in enumerate(lines) if line.startswith(b"HTTP/")), default=-1) + 1
+        for raw in lines[start:]:
             name, colon, value = raw.decode("latin-1").partition(":")
             if not colon:
                 continue
@@ -484,6 +509,9 @@ class _Run:
         now = time.monotonic()
         self.next_sweep = now + _SWEEP_EVERY
         for transfer in list(self.running.values()):
+            if len(transfer.lines) != transfer.heard_lines:  # headers came since the last sweep
+                transfer.heard_lines = len(transfer.lines)
+                transfer.last_heard = now
             if transfer.expires_at <= now:
                 self._end(transfer)
                 self._finish(transfer, _timeout(self.policy))
@@ -494,7 +522,10 @@ class _Run:
                 else:
                     message = f"the source sent nothing for {self.policy.read_timeout:g} s"
                 self._finish(transfer, FetchResult(Outcome.TIMEOUT, message))
-            elif transfer.headers_done_at is not None and not 200 <= transfer.status < 300 and now - transfer.headers_done_at >= _DRAIN_WAIT:
+            elif transfer.headers_done_at is None:
+                if transfer.unwanted_answer():
+                    transfer.headers_done_at = now
+            elif now - transfer.headers_done_at >= _DRAIN_WAIT:
                 self._end(transfer)  # the connection closes: its body is still to come
                 self._answered(transfer)
 
@@ -517,7 +548,7 @@ class _Run:
         handle = transfer.handle
         connected = handle.getinfo(pycurl.CONNECT_TIME) > 0 if code is not None else True
         self._end(transfer)
-        if code is None or (transfer.headers_done_at is not None and not 200 <= transfer.status < 300):
+        if code is None or transfer.unwanted_answer():
             self._answered(transfer)  # a body not wanted may fail: the answer is the headers
         elif transfer.error is not None:
             self._finish(transfer, FetchResult(transfer.error.outcome, str(transfer.error)))
@@ -526,6 +557,7 @@ class _Run:
 
     def _answered(self, transfer: _Transfer) -> None:
         """The hop's response is in: follow its redirect or give the result."""
+        transfer.status = transfer.head()[0]
         headers = transfer.response_headers()
         location = headers.get("location") if transfer.status in _REDIRECTS else None
         if not location:
@@ -613,7 +645,7 @@ def _failed(code: int, transfer: _Transfer, connected: bool, policy: FetchPolicy
         kind = "SSLError"
     elif code == pycurl.E_BAD_CONTENT_ENCODING:
         kind = "ContentDecodingError"
-    elif transfer.headers_done_at is not None:  # the body was cut short or garbled
+    elif transfer.head()[1]:  # the body was cut short or garbled
         kind = "ChunkedEncodingError"
     else:
         kind = "ConnectionError"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
+import time
 from collections import defaultdict
 from concurrent.futures import Future
 from dataclasses import replace
@@ -165,12 +166,12 @@ class _Worker:
             self.wait_ready()
             self._pipe.send(share)
             while pending:
-                source_id, report, error = self._pipe.recv()
-                pending.discard(source_id)
-                if error is None:
-                    results[source_id].set_result(report)
-                else:
-                    results[source_id].set_exception(RuntimeError(error))
+                for source_id, report, error in self._pipe.recv():
+                    pending.discard(source_id)
+                    if error is None:
+                        results[source_id].set_result(report)
+                    else:
+                        results[source_id].set_exception(RuntimeError(error))
         except (EOFError, OSError):
             log.error("a poll worker stopped; %d of its polls did not end", len(pending))
             self._process.kill()
@@ -198,15 +199,13 @@ def _serve(settings: Settings, pipe: Connection, on_page: PageProgress | None, l
 
     services = build_services(settings)
     poller = Poller(services, on_page=on_page)
-    sending = threading.Lock()
+    reports = _Reports(pipe)
     pipe.send(_READY)
 
     def send(source_id: int, done: Future[PollReport]) -> None:
         error = done.exception()
         # The error goes on as text (an exception may not pickle), without secrets.
-        message = (source_id, None, redact_text(f"{type(error).__name__}: {error}")) if error else (source_id, done.result(), None)
-        with sending:
-            pipe.send(message)
+        reports.add((source_id, None, redact_text(f"{type(error).__name__}: {error}")) if error else (source_id, done.result(), None))
 
     try:
         while True:
@@ -220,4 +219,49 @@ def _serve(settings: Settings, pipe: Connection, on_page: PageProgress | None, l
                 done.add_done_callback(lambda finished, source_id=source_id: send(source_id, finished))
     finally:
         poller.close()
+        reports.close()
         services.close()
+
+
+class _Reports:
+    """A worker's reports, sent in batches: those that end within ``REPORT_EVERY`` of
+    each other go in one message (a message per poll cost both processes more than a
+    304's poll itself)."""
+
+    REPORT_EVERY = 0.01
+
+    def __init__(self, pipe: Connection):
+        self._pipe = pipe
+        self._batch: list[tuple] = []
+        self._ready = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="feedhub-worker-reports", daemon=True)
+        self._thread.start()
+
+    def add(self, report: tuple) -> None:
+        with self._ready:
+            self._batch.append(report)
+            if len(self._batch) == 1:
+                self._ready.notify()
+
+    def close(self) -> None:
+        """Send what is left, then stop."""
+        with self._ready:
+            self._closed = True
+            self._ready.notify()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._batch and not self._closed:
+                    self._ready.wait()
+                if not self._batch:
+                    return
+            time.sleep(self.REPORT_EVERY)  # let the polls ending about now join the batch
+            with self._ready:
+                batch, self._batch = self._batch, []
+            try:
+                self._pipe.send(batch)
+            except OSError:
+                return  # the main process is gone

@@ -89,7 +89,7 @@ class Poller:
                 log.exception("could not start the poll workers; polling in this process")
         # Sources read in one request share one loop of transfers (``Fetcher.fetch_many``);
         # those read in pages, request after request, are polled by lanes of threads.
-        single = interleaved_by_host([s for s in todo if reads_in_one_request(s)])
+        single = [s for s in todo if reads_in_one_request(s)]
         lanes = [single] if single else []
         lanes += host_lanes([s for s in todo if not reads_in_one_request(s)], self._per_host)
         for lane in lanes:
@@ -104,7 +104,13 @@ class Poller:
         ``max_concurrency`` and ``max_per_host`` at once, and each response is read and
         its write handed to the group commit as it comes."""
         services = self.services
-        requests = (Request(source, *first_request(source), slot=self._slot(source)) for source in sources)
+        hosts = {source.id: display_host(source.url) for source in sources}
+        with self._lock:
+            slots = {host: self._host_slots[host] for host in set(hosts.values())}
+        requests = (
+            Request(source, *first_request(source), slot=slots[hosts[source.id]])
+            for source in interleaved_by_host(sources, hosts)
+        )
         try:
             for source, fetched in services.fetcher.fetch_many(requests, services.settings.max_concurrency):
                 try:
@@ -188,12 +194,13 @@ def host_lanes(sources: list[SourceRow], per_host: int) -> list[list[SourceRow]]
     return [lanes[i] for i in range(per_host) for lanes in lanes_by_host if i < len(lanes)]
 
 
-def interleaved_by_host(sources: list[SourceRow]) -> list[SourceRow]:
-    """``sources`` with their hosts taking turns, so that a run of one host's sources,
-    waiting for its ``max_per_host`` slots, does not hold up the other hosts'."""
+def interleaved_by_host(sources: list[SourceRow], hosts: dict[int, str]) -> list[SourceRow]:
+    """``sources`` with their hosts (``hosts``, by source id) taking turns, so that a run
+    of one host's sources, waiting for its ``max_per_host`` slots, does not hold up the
+    other hosts'."""
     by_host: dict[str, list[SourceRow]] = defaultdict(list)
     for source in sources:
-        by_host[display_host(source.url)].append(source)
+        by_host[hosts[source.id]].append(source)
     return [s for turn in itertools.zip_longest(*by_host.values()) for s in turn if s is not None]
 
 

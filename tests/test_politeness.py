@@ -20,7 +20,7 @@ from feedhub.models import Kind
 from feedhub import poll
 from feedhub.poll import poll_source
 from feedhub.schedule import MAX_BACKOFF, MAX_FRESHNESS, MAX_RETRY_AFTER, freshness, plan, plan_move, retry_after
-from feedhub.scheduler import Poller, host_lanes
+from feedhub.scheduler import Poller, host_lanes, interleaved_by_host
 from feedhub.storage.rows import NewSource
 from feedhub.urls import redact
 
@@ -170,6 +170,16 @@ def test_host_lanes_deal_each_hosts_sources_round_its_lanes():
     lanes = host_lanes(sources, 2)
     assert [[s.id for s in lane] for lane in lanes] == [[0, 2, 4], [10], [1, 3]]
     assert host_lanes(sources, 1) == [[sources[i] for i in range(5)], [sources[5]]]
+
+
+def test_sources_polled_together_take_turns_by_host():
+    class S:
+        def __init__(self, id: int):
+            self.id = id
+
+    hosts = {0: "a", 1: "a", 2: "a", 3: "b", 4: "b", 5: "c"}
+    ordered = interleaved_by_host([S(i) for i in range(6)], hosts)
+    assert [s.id for s in ordered] == [0, 3, 5, 1, 4, 2]
 
 
 # -- the scheduling rules -----------------------------------------------------------------------
