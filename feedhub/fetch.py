@@ -172,13 +172,14 @@ K = TypeVar("K")
 
 @dataclass(frozen=True)
 class Request(Generic[K]):
-    """One fetch of ``fetch_many``: its result comes back with ``key``. ``slot`` (a
-    semaphore, shared with other callers) is held while it runs: the per-host limit."""
+    """One fetch of ``fetch_many``: its result comes back with ``key``. Its ``slots``
+    (semaphores shared with other callers: limits per host, in all) are all held while it
+    runs; it waits until it can take them all."""
 
     key: K
     url: str
     validators: Validators = Validators()
-    slot: threading.Semaphore | None = None
+    slots: tuple[threading.Semaphore, ...] = ()
 
 
 class Fetcher:
@@ -211,7 +212,7 @@ class Fetcher:
 
     def fetch_many(self, requests: Iterable[Request[K]], max_concurrency: int) -> Iterator[tuple[K, FetchResult]]:
         """Fetch ``requests``, at most ``max_concurrency`` at a time, each holding its
-        ``slot``; give each result, with its key, as soon as it is there. Never raises for
+        ``slots``; give each result, with its key, as soon as it is there. Never raises for
         a bad source. The transfers wait while the caller handles a result."""
         multi = self._take()
         try:
@@ -416,7 +417,7 @@ class _Run:
         self.requests = iter(requests)
         self.exhausted = False
         self.max_concurrency = max(1, max_concurrency)
-        self.waiting: deque[Request] = deque()  # whose slot was taken
+        self.waiting: deque[Request] = deque()  # whose slots were taken
         self.running: dict[pycurl.Curl, _Transfer] = {}
         self.done: deque[tuple[object, FetchResult]] = deque()
         self.next_sweep = 0.0
@@ -431,7 +432,7 @@ class _Run:
                 if not self.running:
                     if self.exhausted and not self.waiting:
                         return
-                    time.sleep(0.005)  # every request waits for a slot another caller holds
+                    time.sleep(0.005)  # every request waits for slots other callers hold
                     continue
                 self._perform()
                 if not self.done:
@@ -442,12 +443,12 @@ class _Run:
         finally:
             for transfer in list(self.running.values()):  # the caller stopped early
                 self._end(transfer)
-                transfer.request.slot and transfer.request.slot.release()
+                _release(transfer.request)
 
     # -- starting -----------------------------------------------------------------------
 
     def _start_more(self) -> None:
-        # Those waiting for a slot first, in order; then new requests.
+        # Those waiting for slots first, in order; then new requests.
         for _ in range(len(self.waiting)):
             if len(self.running) >= self.max_concurrency:
                 return
@@ -464,9 +465,12 @@ class _Run:
                     return  # a host that is full: don't read the caller's whole list meanwhile
 
     def _start(self, request: Request) -> bool:
-        """Start ``request`` if its slot is free (False if not)."""
-        if request.slot is not None and not request.slot.acquire(blocking=False):
-            return False
+        """Start ``request`` if its slots are free (False if not)."""
+        for taken, slot in enumerate(request.slots):
+            if not slot.acquire(blocking=False):
+                for held in request.slots[:taken]:
+                    held.release()
+                return False
         self._hop(_Transfer(request, self.fetcher))
         return True
 
@@ -577,13 +581,17 @@ class _Run:
 
     def _finish(self, transfer: _Transfer, result: FetchResult) -> None:
         transfer.chunks = transfer.lines = []  # the idle handle's callbacks still point here
-        if transfer.request.slot is not None:
-            transfer.request.slot.release()
+        _release(transfer.request)
         if transfer.remaining() <= 0 and result.outcome is not Outcome.TIMEOUT:
             # Whatever it was doing when the deadline passed (a close-delimited body cut
             # short looks complete), a fetch that outlived it is a timeout.
             result = _timeout(self.policy)
         self.done.append((transfer.request.key, _with_seconds(result, time.monotonic() - transfer.started)))
+
+
+def _release(request: Request) -> None:
+    for slot in request.slots:
+        slot.release()
 
 
 def _result(transfer: _Transfer, headers: dict[str, str]) -> FetchResult:

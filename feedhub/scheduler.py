@@ -51,6 +51,8 @@ class Poller:
         self._host_slots: defaultdict[str, threading.BoundedSemaphore] = defaultdict(
             lambda: threading.BoundedSemaphore(self._per_host)
         )
+        # The polls under way, in lanes and in the loop of transfers together.
+        self._polling = threading.BoundedSemaphore(services.settings.max_concurrency)
         self._publisher = Publisher(services.settings, services.store)
         self._commits = GroupCommit(services.store)
         processes = services.settings.poll_processes
@@ -108,7 +110,7 @@ class Poller:
         with self._lock:
             slots = {host: self._host_slots[host] for host in set(hosts.values())}
         requests = (
-            Request(source, *first_request(source), slot=slots[hosts[source.id]])
+            Request(source, *first_request(source), slots=(self._polling, slots[hosts[source.id]]))
             for source in interleaved_by_host(sources, hosts)
         )
         try:
@@ -134,7 +136,7 @@ class Poller:
         poll's write goes to the group commit, and the lane goes on to its next source."""
         for source in lane:
             try:
-                with self._slot(source):
+                with self._polling, self._slot(source):
                     write, report = read_source(self.services.store, self.services.fetcher, source, self.services.now, self._on_page)
             except Exception as exc:  # handed to poll_many's caller, as the pool would
                 futures[source.id].set_exception(exc)

@@ -286,10 +286,10 @@ def test_fetch_many_gives_every_result_once_and_holds_each_slot_while_it_runs(or
 
     slot = Slot(1)
     requests = [
-        fetch_module.Request("ok", origin + "feed?" + SECRET, slot=slot),
-        fetch_module.Request("gone", origin + "status/410", slot=slot),
-        fetch_module.Request("bad", "not a url", slot=slot),
-        fetch_module.Request("looping", origin + "loop", slot=slot),
+        fetch_module.Request("ok", origin + "feed?" + SECRET, slots=(slot,)),
+        fetch_module.Request("gone", origin + "status/410", slots=(slot,)),
+        fetch_module.Request("bad", "not a url", slots=(slot,)),
+        fetch_module.Request("looping", origin + "loop", slots=(slot,)),
         fetch_module.Request("free", origin + "feed"),
     ]
     got = {}
@@ -301,7 +301,7 @@ def test_fetch_many_gives_every_result_once_and_holds_each_slot_while_it_runs(or
 
 def test_a_caller_that_stops_early_gives_the_slots_back(origin, fetcher):
     slot = threading.BoundedSemaphore(3)
-    requests = [fetch_module.Request(0, origin + "feed", slot=slot)] + [fetch_module.Request(n, origin + "slow", slot=slot) for n in (1, 2)]
+    requests = [fetch_module.Request(0, origin + "feed", slots=(slot,))] + [fetch_module.Request(n, origin + "slow", slots=(slot,)) for n in (1, 2)]
     results = fetcher.fetch_many(requests, 3)
     assert next(results)[0] == 0  # the slow two are still under way, holding their slots
     assert slot.acquire(blocking=False) and not slot.acquire(blocking=False)

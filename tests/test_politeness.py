@@ -20,6 +20,7 @@ from feedhub.models import Kind
 from feedhub import poll
 from feedhub.poll import poll_source
 from feedhub.schedule import MAX_BACKOFF, MAX_FRESHNESS, MAX_RETRY_AFTER, freshness, plan, plan_move, retry_after
+from feedhub.services import build_services
 from feedhub.scheduler import Poller, host_lanes, interleaved_by_host
 from feedhub.storage.rows import NewSource
 from feedhub.urls import redact
@@ -38,17 +39,20 @@ class Origin:
         self.entries = 1  # in "no_validators" mode
         self.in_flight: dict[str, int] = {}
         self.most_in_flight: dict[str, int] = {}
+        self.most_in_flight_in_all = 0
         self._lock = threading.Lock()
         app = Flask("origin")
 
         @app.get("/feed/<int:n>")
-        def feed(n: int) -> Response:
+        @app.get("/users/<user>/feed/<int:n>")  # a Netflix-style URL: read in pages
+        def feed(n: int, user: str | None = None) -> Response:
             headers = {k.lower(): v for k, v in request.headers.items()}
             host = headers["host"].rsplit(":", 1)[0]
             with self._lock:
                 self.requests.append(headers)
                 self.in_flight[host] = self.in_flight.get(host, 0) + 1
                 self.most_in_flight[host] = max(self.most_in_flight.get(host, 0), self.in_flight[host])
+                self.most_in_flight_in_all = max(self.most_in_flight_in_all, sum(self.in_flight.values()))
             try:
                 if self.mode == "slow":
                     time.sleep(0.2)
@@ -159,6 +163,26 @@ def test_at_most_max_per_host_requests_to_one_host_at_once(services, origin):
     assert services.settings.max_per_host == 2
     assert set(origin.most_in_flight) == {"127.0.0.1", "localhost"}
     assert all(1 <= most <= 2 for most in origin.most_in_flight.values()), origin.most_in_flight
+
+
+def test_at_most_max_concurrency_polls_at_once_read_in_pages_or_not(settings, origin):
+    origin.mode = "slow"
+    port = origin.server.port
+    services = build_services(replace(settings, max_concurrency=3, max_per_host=8))
+    plain = [f"http://{host}:{port}/feed/{n}" for host in ("127.0.0.1", "localhost") for n in range(4)]
+    paged = [f"http://127.0.0.1:{port}/users/u1/feed/{n}" for n in range(4)]
+    made = [NewSource(u, redact(u), f"Feed {i}", Kind.OTHER) for i, u in enumerate(plain)]
+    made += [NewSource(u, redact(u), f"Paged {i}", Kind.WATCHED) for i, u in enumerate(paged)]
+    services.store.add_account("polite", "feeds:polite", None, made, 60, services.now())
+    assert [poll.reads_in_one_request(s) for s in services.store.sources()].count(False) == 4  # polled by lanes
+    poller = Poller(services)
+    try:
+        reports = poller.poll_many(services.store.sources())
+    finally:
+        poller.close()
+        services.close()
+    assert len(reports) == 12 and all(r.outcome is Outcome.OK for r in reports)
+    assert origin.most_in_flight_in_all == 3
 
 
 def test_host_lanes_deal_each_hosts_sources_round_its_lanes():
