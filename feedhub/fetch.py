@@ -5,9 +5,9 @@ and one classifier that turns every way a request can end into a stable ``Outcom
 What it guarantees (SPEC §4, §9):
 
 - **Where it connects.** Only http and https. Each hop's host is resolved once (the
-  answer is used again for ``_RESOLVED_SECONDS``), the addresses are judged by ``addresses.AddressPolicy``, and the connection is pinned to
-  the first of them (curl's ``CONNECT_TO``), so a DNS answer cannot change between the
-  check and the connection; the host stays in ``Host`` and, for https, in SNI and the
+  answer is used again for ``_RESOLVED_SECONDS``), the addresses are judged by
+  ``addresses.AddressPolicy``, and the connection is pinned to the first of them (curl's
+  ``CONNECT_TO``), so a DNS answer cannot change between the check and the connection; the host stays in ``Host`` and, for https, in SNI and the
   certificate check. Every socket curl opens is checked once more against that address
   (``_Transfer._open_socket``): curl never resolves a name itself. Redirects are followed
   by hand, at most ``MAX_REDIRECTS``, each hop going through the same check; a loop ends
