@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import base64
 import enum
+import functools
+import ipaddress
 import socket
 import threading
 import time
@@ -359,7 +361,7 @@ class _Transfer:
 
     def _open_socket(self, purpose: int, address: tuple) -> socket.socket | int:
         # The pinned address, and only it: a second check, whatever curl made of the URL.
-        if address.addr[0].split("%", 1)[0] != self.address:
+        if not _same_address(address.addr[0], self.address):
             return pycurl.SOCKET_BAD
         return socket.socket(address.family, address.socktype, address.protocol)
 
@@ -589,6 +591,13 @@ class _Run:
         self.done.append((transfer.request.key, _with_seconds(result, time.monotonic() - transfer.started)))
 
 
+def _same_address(connecting: str, pinned: str) -> bool:
+    try:
+        return ipaddress.ip_address(connecting.split("%", 1)[0]) == ipaddress.ip_address(pinned)
+    except ValueError:
+        return False
+
+
 def _release(request: Request) -> None:
     for slot in request.slots:
         slot.release()
@@ -681,15 +690,24 @@ def classify_status(status: int) -> Outcome:
 
 def _check_scheme(url: str, first: bool) -> None:
     """Only http(s) URLs with a host (and a port that is a number) are fetched."""
-    try:
-        parts = urlsplit(url)
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0
-    except ValueError:  # e.g. an unclosed IPv6 bracket, a port out of range
-        valid = False
-    if not valid:
+    if not _valid(url):
         raise FetchError(Outcome.INVALID_URL, None if first else "the source redirected to a URL that is not a valid http(s) URL")
 
 
+# The same URLs come back every cycle: what parsing them says is kept (a few thousand).
+_PARSED_URLS = 16384
+
+
+@functools.lru_cache(maxsize=_PARSED_URLS)
+def _valid(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0
+    except ValueError:  # e.g. an unclosed IPv6 bracket, a port out of range
+        return False
+
+
+@functools.lru_cache(maxsize=_PARSED_URLS)
 def _request_parts(url: str) -> tuple[str, str, int | None, str, str | None]:
     """Scheme, host (lower case, IDNA, no brackets), port as written, request target, and
     the ``Authorization`` that the URL's userinfo asks for, as requests prepared them."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import threading
+from collections import namedtuple
 
 import pytest
 from flask import Flask, Response, request
@@ -400,3 +401,23 @@ def test_over_tls_the_pinned_connection_still_checks_the_hosts_certificate(tmp_p
     assert good.outcome is Outcome.OK, good.message
     assert origin.sni[0] == "feeds.example" and origin.hosts == [f"feeds.example:{origin.port}"]
     assert bad.outcome is Outcome.CONNECTION_ERROR and "SSLError" in bad.message
+
+
+def test_curl_may_open_a_socket_to_the_pinned_address_only():
+    """The second check: whatever curl made of a URL, it connects to the checked address
+    or nowhere (its open-socket callback refuses any other)."""
+    import pycurl
+
+    from feedhub import fetch as fetch_module
+
+    address = namedtuple("address", "family socktype protocol addr")
+    fetcher = Fetcher(STRICT)
+    transfer = fetch_module._Transfer(fetch_module.Request(None, "http://feeds.example/"), fetcher)
+    transfer.address = "2001:db8::1"
+    elsewhere = address(socket.AF_INET, socket.SOCK_STREAM, 0, ("10.0.0.1", 80))
+    assert transfer._open_socket(pycurl.SOCKTYPE_IPCXN, elsewhere) == pycurl.SOCKET_BAD
+    pinned = address(socket.AF_INET6, socket.SOCK_STREAM, 0, ("2001:0db8:0::1", 80, 0, 0))  # another spelling of it
+    made = transfer._open_socket(pycurl.SOCKTYPE_IPCXN, pinned)
+    assert isinstance(made, socket.socket)
+    made.close()
+    fetcher.close()
