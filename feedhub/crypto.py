@@ -40,6 +40,9 @@ def _derive(secret_key: str, label: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=_SALT, info=label).derive(secret_key.encode("utf-8"))
 
 
+_OPENED_KEPT = 100_000  # decrypted tokens kept (the secrets of about as many sources)
+
+
 class Cipher:
     """Encrypts and fingerprints secrets with keys derived from one secret key."""
 
@@ -49,6 +52,9 @@ class Cipher:
         self._fernet = Fernet(base64.urlsafe_b64encode(_derive(secret_key, b"fernet v1")))
         self._fingerprint_key = _derive(secret_key, b"fingerprint v1")
         self._check_key = _derive(secret_key, b"key check v1")
+        # Every poll cycle reads every source's URL: each token is decrypted once (a
+        # token always opens to the same text under one key, having been authenticated).
+        self._opened: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return "Cipher(<secret>)"
@@ -58,10 +64,17 @@ class Cipher:
 
     def decrypt(self, token: str) -> str:
         """The plain text of ``token``; ``SecretKeyError`` if this key did not seal it."""
+        text = self._opened.get(token)
+        if text is not None:
+            return text
         try:
-            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
+            text = self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
         except (InvalidToken, UnicodeError, ValueError):
             raise SecretKeyError(WRONG_KEY) from None
+        if len(self._opened) >= _OPENED_KEPT:
+            self._opened.clear()
+        self._opened[token] = text
+        return text
 
     def fingerprint(self, text: str) -> str:
         """A keyed hash (HMAC-SHA256, hex) of ``text``: finds equal secrets without

@@ -68,3 +68,18 @@ def test_no_secret_in_any_output(tmp_path, emulator, caplog):
     assert "already added" in text or "exists already" in text
     for secret in _secrets(emulator):
         assert secret not in text
+
+
+def test_a_token_opened_before_opens_the_same_and_only_with_its_key():
+    import pytest
+
+    from feedhub.crypto import Cipher, SecretKeyError
+
+    ours, theirs = Cipher("our key"), Cipher("their key")
+    token = ours.encrypt("https://api.example/users/u1/feeds?feed_token=SECRET")
+    assert ours.decrypt(token) == ours.decrypt(token) == "https://api.example/users/u1/feeds?feed_token=SECRET"
+    with pytest.raises(SecretKeyError):
+        theirs.decrypt(token)
+    tampered = token[:20] + ("A" if token[20] != "A" else "B") + token[21:]
+    with pytest.raises(SecretKeyError):
+        ours.decrypt(tampered)
