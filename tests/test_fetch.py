@@ -308,3 +308,10 @@ def test_a_caller_that_stops_early_gives_the_slots_back(origin, fetcher):
     slot.release()
     results.close()
     assert all(slot.acquire(blocking=False) for _ in range(3))
+
+
+def test_a_slow_source_does_not_hold_up_the_others_in_its_loop(origin, fetcher):
+    requests = [fetch_module.Request("slow", origin + "slow")] + [fetch_module.Request(n, origin + "feed") for n in range(6)]
+    order = [(key, result.outcome) for key, result in fetcher.fetch_many(requests, 3)]
+    assert order[-1] == ("slow", Outcome.TIMEOUT)  # the trickle runs until its deadline
+    assert sorted(key for key, _ in order[:-1]) == list(range(6)) and {o for _, o in order[:-1]} == {Outcome.OK}
