@@ -3,7 +3,6 @@ stays its own — counted on its own, and failing on its own."""
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -115,26 +114,3 @@ def test_close_commits_what_is_queued(seeded):
     results = [commits.submit(poll(watched.id, watched.account_id, (a,), at=T0 + timedelta(hours=n))) for n, a in enumerate(made, 1)]
     commits.close()
     assert [r.result(0) for r in results] == [1] * 5
-
-
-@pytest.mark.parametrize("together", [True, False], ids=["batch written together", "batch with a move, written in order"])
-def test_a_batch_keeps_each_sources_newest_polls_and_its_own_health(seeded, monkeypatch, together):
-    from feedhub.storage import store as store_module
-
-    monkeypatch.setattr(store_module, "POLL_LOG_SIZE", 3)
-    sources = _sources(seeded)
-    watched, ratings = sources["home/watched"], sources["home/ratings"]
-    for hour in range(1, 6):
-        at = T0 + timedelta(hours=hour)
-        writes = [
-            poll(watched.id, watched.account_id, (), outcome="not_modified", message=f"w{hour}", at=at, error_count=0),
-            poll(ratings.id, ratings.account_id, (), outcome="server_error", message=f"r{hour}", at=at, error_count=hour),
-        ]
-        if not together:  # a move needs the writes one after the other
-            writes[1] = replace(writes[1], moved_url=ratings.url)
-        seeded.save_polls(writes)
-    assert [p.message for p in seeded.recent_polls(watched.id, 10)] == ["w5", "w4", "w3"]
-    assert [p.message for p in seeded.recent_polls(ratings.id, 10)] == ["r5", "r4", "r3"]
-    after = _sources(seeded)
-    assert (after["home/watched"].last_message, after["home/watched"].error_count) == ("w5", 0)
-    assert (after["home/ratings"].last_message, after["home/ratings"].error_count) == ("r5", 5)

@@ -35,12 +35,6 @@ def trim(conn: Connection, source_id: int, keep: int) -> None:
     conn.execute(_TRIM, {"source_id": source_id, "skip": keep - 1})
 
 
-def trim_many(conn: Connection, source_ids: list[int], keep: int) -> None:
-    """``trim`` for each of ``source_ids``, in one executemany."""
-    if source_ids:
-        conn.execute(_TRIM, [{"source_id": source_id, "skip": keep - 1} for source_id in source_ids])
-
-
 def recent(conn: Connection, source_id: int, limit: int = 20) -> list[PollRow]:
     query = (
         select(polls)

@@ -127,16 +127,6 @@ def update_after_poll(conn: Connection, source_id: int, values: dict[str, Any], 
     conn.execute(_UPDATE_COUNTING if entries_changed else _UPDATE, {**values, "_id": source_id})
 
 
-def update_many_after_poll(conn: Connection, updates: list[tuple[int, dict[str, Any], bool]]) -> None:
-    """``update_after_poll`` for each (source id, values, entries changed), one
-    executemany per kind of update (the same columns set, counting or not)."""
-    groups: dict[tuple[bool, tuple[str, ...]], list[dict[str, Any]]] = {}
-    for source_id, values, entries_changed in updates:
-        groups.setdefault((entries_changed, tuple(sorted(values))), []).append({**values, "_id": source_id})
-    for (entries_changed, _), rows in groups.items():
-        conn.execute(_UPDATE_COUNTING if entries_changed else _UPDATE, rows)
-
-
 # Built once: they run after every poll.
 _UPDATE = update(sources).where(sources.c.id == bindparam("_id"))
 _UPDATE_COUNTING = _UPDATE.values(entry_count=_ENTRY_COUNT)

@@ -278,18 +278,8 @@ class Store:
             )
             for write in writes
         ]
-        # The two statements every poll runs, on its source and its poll log, go as one
-        # executemany each for the batch (one statement each cost more than a 304's poll
-        # otherwise). Only when no write of the batch moves a source or pauses an account,
-        # or comes twice: those need their own writes in order.
-        ids = [write.source_id for write in writes]
-        deferred: _Deferred | None = (
-            _Deferred() if len(set(ids)) == len(ids) and not any(w.moved_url or w.pause_account for w in writes) else None
-        )
         with self.engine.begin() as conn:
-            added = [self._apply(conn, write, *ready, deferred) for write, ready in zip(writes, prepared)]
-            if deferred is not None:
-                deferred.write(conn)
+            added = [self._apply(conn, write, *ready) for write, ready in zip(writes, prepared)]
             polls.add_many(conn, [poll for poll, _, _ in added])
             changed = [write.poll.started_at for write, (_, _, bump) in zip(writes, added) if bump]
             if changed:
@@ -297,16 +287,10 @@ class Store:
         return [count for _, count, _ in added]
 
     def _apply(
-        self,
-        conn,
-        write: PollWrite,
-        new_entries: Rows | None,
-        new_activities: activities.NewActivities,
-        deferred: _Deferred | None = None,
+        self, conn, write: PollWrite, new_entries: Rows | None, new_activities: activities.NewActivities
     ) -> tuple[PollRow, int, bool]:
         """One poll's writes but its poll-log row, its new rows prepared: (that row, new
-        activities, whether what channels show changed). The trim of its poll log and the
-        update of its source go to ``deferred`` if given."""
+        activities, whether what channels show changed)."""
         entries.write(
             conn, write.source_id, new_entries, [key for key, _ in write.new_entries], write.changed_entries,
             write.gone_keys, write.poll.started_at, seen=write.seen_keys,
@@ -317,13 +301,9 @@ class Store:
         read = write.poll.outcome == Outcome.OK.value
         present = entries.count_present(conn, write.source_id) if read and write.count_present else None
         poll = PollRow(**{**write.poll.__dict__, "new_activities": added, "present_entries": present})
+        polls.trim(conn, write.source_id, POLL_LOG_SIZE - 1)  # and this poll makes POLL_LOG_SIZE
         wrote = bool(write.new_entries or write.changed_entries or write.gone_keys or pruned.entries)
-        if deferred is not None:
-            deferred.trims.append(write.source_id)
-            deferred.updates.append((write.source_id, write.source_values, wrote))
-        else:
-            polls.trim(conn, write.source_id, POLL_LOG_SIZE - 1)  # and this poll makes POLL_LOG_SIZE
-            sources.update_after_poll(conn, write.source_id, write.source_values, entries_changed=wrote)
+        sources.update_after_poll(conn, write.source_id, write.source_values, entries_changed=wrote)
         if write.pause_account:
             sources.wait_for_tokens(conn, write.account_id, PAUSED_FOR_TOKENS)
         if write.moved_url and not sources.move(conn, write.source_id, write.moved_url, sources.by_id(conn, write.source_id).kind):
@@ -486,15 +466,3 @@ class Store:
         """How many changes the store has seen and when the last was: one small read."""
         with self.engine.connect() as conn:
             return changes.read(conn)
-
-
-class _Deferred:
-    """The poll-log trims and source updates of a batch, written together at its end."""
-
-    def __init__(self) -> None:
-        self.trims: list[int] = []
-        self.updates: list[tuple[int, dict, bool]] = []
-
-    def write(self, conn) -> None:
-        polls.trim_many(conn, self.trims, POLL_LOG_SIZE - 1)  # and each new poll makes POLL_LOG_SIZE
-        sources.update_many_after_poll(conn, self.updates)
