@@ -245,9 +245,9 @@ def _clean(value: Any) -> str:
     text = str(value or "")
     if text.isprintable():
         # Nothing XML forbids (all of it is unprintable), and " " is the only white space
-        # a printable text can hold: without two in a row or at either end, it is done.
-        if "  " not in text and text[:1] != " " and text[-1:] != " ":
-            return text
+        # a printable text can hold: without two in a row, only its ends may need it.
+        if "  " not in text:
+            return text.strip(" ")
     else:
         text = xml_chars_only(text)
     return " ".join(text.split())

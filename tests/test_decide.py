@@ -1,6 +1,8 @@
 """Unit tests of feedhub.decide: snapshots in, entry changes and activities out."""
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import re
 from datetime import datetime, timedelta, timezone
@@ -106,6 +108,19 @@ def test_activity_id_is_a_tag_uri_and_pinned() -> None:
     # Pinned: published ids must never change (SPEC §6), so neither may the encoding.
     assert activity_id(*BASE_ID_ARGS) == "tag:feedhub,2026:activity:226d1f5ddab30e97cc4f529361e830fb"
     assert TAG.fullmatch(activity_id(*BASE_ID_ARGS))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Amélie ★ 😀", 'a "quoted" \\ back\\slash', "tab\tnew\nline\x00\x1f", "line\u2028sep\u2029", "café".encode().decode("latin-1")],
+    ids=["non-ascii", "quotes-backslashes", "control", "line-separators", "mojibake"],
+)
+def test_activity_id_hashes_the_json_list_of_its_arguments(text: str) -> None:
+    # The encoding is written out for speed; it must stay what json.dumps writes.
+    parts = [f"acct {text}", Verb.POSTED.value, f"name:{text}|", text, f"{text}Z"]
+    encoded = json.dumps(parts, ensure_ascii=False).encode("utf-8")
+    expected = "tag:feedhub,2026:activity:" + hashlib.sha256(encoded).hexdigest()[:32]
+    assert activity_id(parts[0], Verb.POSTED, *parts[2:]) == expected
 
 
 def test_activity_id_is_stable() -> None:

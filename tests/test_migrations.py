@@ -2,11 +2,24 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import timedelta
 
 from feedhub.models import Kind
 from feedhub.services import build_services
 from feedhub.storage.rows import NewSource
 from feedhub.storage.schema import SCHEMA_VERSION
+from tests.test_web import T0, poll
+
+
+def _as_version(settings, version: int, *dropped: str) -> None:
+    """Make the database look as ``version`` left it: without the ``dropped`` columns of
+    ``sources``."""
+    db = sqlite3.connect(settings.data_dir / "feedhub.db")
+    with db:
+        for column in dropped:
+            db.execute(f"ALTER TABLE sources DROP COLUMN {column}")
+        db.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(version),))
+    db.close()
 
 
 def test_a_version_1_database_gains_the_body_digest_and_keeps_its_sources(settings):
@@ -14,19 +27,30 @@ def test_a_version_1_database_gains_the_body_digest_and_keeps_its_sources(settin
     feed = "https://feeds.example/old.atom"
     services.store.add_account("old", "k:old", None, [NewSource(feed, feed, "Old", Kind.OTHER)], 60, services.now())
     services.close()
-    db = sqlite3.connect(settings.data_dir / "feedhub.db")
-    with db:  # what version 1 had: no body_digest column
-        db.execute("ALTER TABLE sources DROP COLUMN body_digest")
-        db.execute("UPDATE meta SET value = '1' WHERE name = 'schema_version'")
-    db.close()
+    _as_version(settings, 1, "body_digest", "poll_count")
 
     reopened = build_services(settings)
     try:
-        assert reopened.store.schema_version == SCHEMA_VERSION == 2
+        assert reopened.store.schema_version == SCHEMA_VERSION == 3
         assert [(s.account_name, s.url, s.body_digest) for s in reopened.store.sources()] == [("old", feed, None)]
     finally:
         reopened.close()
     db = sqlite3.connect(settings.data_dir / "feedhub.db")
     assert "body_digest" in {row[1] for row in db.execute("PRAGMA table_info(sources)")}
-    assert db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == ("2",)
+    assert db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == ("3",)
+    db.close()
+
+
+def test_a_version_2_database_counts_the_poll_log_of_each_source(settings):
+    services = build_services(settings)
+    feeds = [f"https://feeds.example/{n}.atom" for n in range(3)]
+    _, made = services.store.add_account("old", "k:old", None, [NewSource(f, f, f, Kind.OTHER) for f in feeds], 60, T0)
+    for n, source in enumerate(made[:2]):
+        services.store.save_polls([poll(source.id, source.account_id, (), at=T0 + timedelta(minutes=m)) for m in range(n + 2)])
+    services.close()
+    _as_version(settings, 2, "poll_count")
+
+    build_services(settings).close()
+    db = sqlite3.connect(settings.data_dir / "feedhub.db")
+    assert db.execute("SELECT id, poll_count FROM sources ORDER BY id").fetchall() == [(s.id, n) for s, n in zip(made, (2, 3, 0))]
     db.close()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Iterable
 
 from sqlalchemy import bindparam, func, or_, select
@@ -23,27 +24,24 @@ class NewActivities:
 
 
 def prepare_new(dialect: Dialect, account_id: int, items: Iterable[Activity], now: datetime) -> NewActivities:
-    rows = [
-        dict(
-            id=a.id,
-            account_id=account_id,
-            verb=a.verb.value,
-            kind=a.verb.kind.value,
-            title_key=a.title.key,
-            title_name=a.title.name,
-            search_text=a.title.name.casefold(),
-            rating=a.rating,
-            occurred_at=a.occurred_at,
-            data=dump(a),
-            created_at=now,
-        )
-        for a in items
-    ]
     # In id order: two polls adding the same activities at once (a queue and its recent
     # additions) then lock the same rows in the same order, so PostgreSQL never deadlocks.
-    rows.sort(key=lambda row: row["id"])
-    ids = tuple(dict.fromkeys(row["id"] for row in rows))
-    return NewActivities(prepare(dialect, insert_ignore(dialect, activities, ["id"]), rows), ids)
+    ordered = sorted(items, key=_by_id)
+    rows = [
+        (
+            a.id, account_id, a.verb.value, a.verb.kind.value, a.title.key, a.title.name, a.title.name.casefold(),
+            a.rating, a.occurred_at, dump(a), now,
+        )
+        for a in ordered
+    ]
+    ids = tuple(dict.fromkeys(a.id for a in ordered))
+    return NewActivities(prepare(dialect, insert_ignore(dialect, activities, ["id"]), _NEW_KEYS, rows), ids)
+
+
+_NEW_KEYS = (
+    "id", "account_id", "verb", "kind", "title_key", "title_name", "search_text", "rating", "occurred_at", "data", "created_at",
+)
+_by_id = attrgetter("id")
 
 
 def add(conn: Connection, new: NewActivities) -> int:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -15,16 +16,14 @@ from ..models import Activity, BoxArt, Entry, Kind, Title, Verb
 # spaces after separators: the same JSON). orjson writes it three times faster than
 # the json module, and reads it faster too.
 _DATETIME_FIELDS = ("updated", "watched_at", "occurred_at")
+_DATETIMES = {Entry: lambda e: (e.updated, e.watched_at), Activity: lambda a: (a.occurred_at,)}
 
 
 def _plain(value: Entry | Activity) -> dict[str, Any]:
-    """An entry or activity as a dict: copies of the dataclasses' own dicts (their only
-    nested dataclasses are the title and its box art), datetimes as ISO text.
-    ``dataclasses.asdict`` deep-copies every value, which made it the costliest step of
-    storing a poll; a generic walk with a test per field was the next."""
-    data = dict(value.__dict__)
-    title = data["title"] = dict(value.title.__dict__)
-    title["box_art"] = dict(value.title.box_art.__dict__)
+    """An entry or activity as a dict (fields in order, the title and its box art as
+    dicts too), datetimes as ISO text: what ``dump`` writes when orjson cannot take
+    the dataclass itself (see ``_in_utc``)."""
+    data = asdict(value)
     for name in _DATETIME_FIELDS:
         moment = data.get(name)
         if isinstance(moment, datetime):
@@ -32,12 +31,25 @@ def _plain(value: Entry | Activity) -> dict[str, Any]:
     return data
 
 
+def _in_utc(value: Entry | Activity) -> bool:
+    """Whether every datetime of ``value`` is None or in UTC: then orjson, given the
+    dataclass itself, writes the same text as for ``_plain`` (fields in order, enums
+    by value, datetimes as ``isoformat``), in half the time. An offset with seconds
+    is where the two would differ."""
+    datetimes = _DATETIMES.get(type(value))
+    if datetimes is None:
+        return False
+    for moment in datetimes(value):
+        if moment is not None and (type(moment) is not datetime or moment.tzinfo is not UTC):
+            return False
+    return True
+
+
 def dump(value: Entry | Activity) -> str:
-    data = _plain(value)
     try:
-        return orjson.dumps(data).decode()
+        return orjson.dumps(value if _in_utc(value) else _plain(value)).decode()
     except TypeError:  # what orjson refuses (a lone surrogate, a number past 64 bits) json writes
-        return json.dumps(data, ensure_ascii=False)
+        return json.dumps(_plain(value), ensure_ascii=False)
 
 
 def _loads(text: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ Built once per database kind and table, then reused: they run for every poll, an
 building one costs more than running it."""
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -51,24 +52,35 @@ class Rows:
     params: list
 
 
-def prepare(dialect: Dialect, statement, rows: list[dict]) -> Rows | None:
-    """``rows`` for ``statement``, converted for the driver; None when there are none.
+def prepare(dialect: Dialect, statement, keys: tuple[str, ...], rows: list[tuple], *, as_executed: bool = False) -> Rows | None:
+    """``rows`` (tuples of the values of ``keys``) for ``statement``, converted for the
+    driver; None when there are none.
 
-    For the inserts of every poll (entries, activities, the poll log): SQLAlchemy's own
-    executemany converts each parameter of each row through its type in Python, which
-    cost more than SQLite's work. Here the SQL text and each parameter's conversion
-    (the types' public ``bind_processor``, so values are stored exactly as ``execute``
-    stores them) are looked up once per statement, and the rows go to the driver as
-    they are. Preparing needs no connection, so it can be done before a transaction
-    begins (``Store.save_polls``): the write lock is then held for the writing only.
-    All rows must have the keys of the first.
+    For the statements of every poll (entries, activities, the poll log, the source's
+    update): SQLAlchemy's own executemany converts each parameter of each row through
+    its type in Python, which cost more than SQLite's work. Here the SQL text and each
+    parameter's conversion are looked up once per statement, and the rows go to the
+    driver as they are. Preparing needs no connection, so it is done before a
+    transaction begins (``Store.save_polls``): the write lock is then held for the
+    writing only. Rows are tuples, not dicts: building a dict per row cost more than
+    all the rest.
+
+    Conversions: the types' public ``bind_processor``, then, on SQLite, what sqlite3
+    itself would do to the value while the transaction is open (its adapter: a
+    datetime becomes ``isoformat(" ")``), each distinct value once. That is how the
+    inserted tables (entries, activities, polls) have always been written. With
+    ``as_executed``, the conversions are those of ``Connection.execute`` instead, for
+    tables it writes too (``sources``): on SQLite its datetime text always has
+    microseconds, where the adapter leaves them out of a whole second. Both read back
+    the same; each table keeps the text it always had.
     """
     if not rows:
         return None
-    sql, names, processors, positional = _prepared(dialect, statement, tuple(rows[0]))
+    sql, names, positions, processors, positional = _prepared(dialect, statement, keys, as_executed)
+    given = list(zip(*rows))
     columns = []
-    for name, process in zip(names, processors):
-        values = [row[name] for row in rows]
+    for position, process in zip(positions, processors):
+        values = given[position]
         if process is not None:
             # A poll's rows share most converted values (its time): each is converted once.
             converted: dict = {}
@@ -86,15 +98,47 @@ def write(conn: Connection, rows: Rows | None) -> int:
     return conn.exec_driver_sql(rows.sql, rows.params).rowcount
 
 
-def execute_many(conn: Connection, statement, rows: list[dict]) -> None:
+def write_all(conn: Connection, rows: list[Rows]) -> None:
+    """Write prepared rows in order, each run of rows of the same statement in one
+    ``executemany``."""
+    start = 0
+    while start < len(rows):
+        end = start + 1
+        while end < len(rows) and rows[end].sql == rows[start].sql:
+            end += 1
+        run = rows[start:end]
+        write(conn, run[0] if len(run) == 1 else Rows(run[0].sql, [params for r in run for params in r.params]))
+        start = end
+
+
+def execute_many(conn: Connection, statement, keys: tuple[str, ...], rows: list[tuple]) -> None:
     """Prepare and write ``rows`` at once (see ``prepare``)."""
-    write(conn, prepare(conn.dialect, statement, rows))
+    write(conn, prepare(conn.dialect, statement, keys, rows))
 
 
 @lru_cache(maxsize=64)
-def _prepared(dialect, statement, keys: tuple[str, ...]):
+def _prepared(dialect, statement, keys: tuple[str, ...], as_executed: bool):
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
     positional = bool(compiled.positional)
     names = list(compiled.positiontup) if positional else list(compiled.binds)
-    processors = [compiled.binds[name].type.bind_processor(dialect) for name in names]
-    return compiled.string, names, processors, positional
+    positions = [keys.index(name) for name in names]
+    types = [compiled.binds[name].type for name in names]
+    if as_executed:
+        processors = [t.dialect_impl(dialect).bind_processor(dialect) for t in types]
+    else:
+        processors = [t.bind_processor(dialect) for t in types]
+        if dialect.name == "sqlite":
+            processors = [None if process is None else _then_adapted(process) for process in processors]
+    return compiled.string, names, positions, processors, positional
+
+
+def _then_adapted(process):
+    """``process``, then sqlite3's adapter for the type of what it gave, if it has one."""
+    adapters, protocol = sqlite3.adapters, sqlite3.PrepareProtocol
+
+    def converted(value):
+        value = process(value)
+        adapt = adapters.get((type(value), protocol))
+        return value if adapt is None else adapt(value)
+
+    return converted

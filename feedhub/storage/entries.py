@@ -46,10 +46,13 @@ def by_keys(conn: Connection, source_id: int, keys: list[str]) -> dict[str, Entr
 
 def new_rows(dialect: Dialect, source_id: int, new: Iterable[tuple[str, Entry]], now: datetime) -> Rows | None:
     """The rows of a poll's ``new`` entries, ready to write (see ``dialect.prepare``)."""
-    rows = [dict(source_id=source_id, key=k, data=dump(e), present=True, first_seen=now, last_seen=now) for k, e in new]
+    rows = [(source_id, k, dump(e), True, now, now) for k, e in new]
     # A title back in a list it had left is new to the list, but its archived row
     # exists: it comes back to life (present again, as the source shows it now).
-    return prepare(dialect, upsert(dialect, entries, ["source_id", "key"], ["data", "present", "last_seen"]), rows)
+    return prepare(dialect, upsert(dialect, entries, ["source_id", "key"], ["data", "present", "last_seen"]), _NEW_KEYS, rows)
+
+
+_NEW_KEYS = ("source_id", "key", "data", "present", "first_seen", "last_seen")
 
 
 def write(

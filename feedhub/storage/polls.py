@@ -1,9 +1,11 @@
 """The ``polls`` table: one row per poll of a source — the health history."""
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import fields
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from ..models import Kind
@@ -15,24 +17,35 @@ from .schema import accounts, polls, sources
 # Written after every poll: built once, given parameters (building a statement anew
 # each time cost more than running it).
 _INSERT = polls.insert()
-_OLDEST_KEPT = (
-    select(polls.c.started_at)
-    .where(polls.c.source_id == bindparam("source_id"))
-    .order_by(polls.c.started_at.desc())
-    .offset(bindparam("skip"))
-    .limit(1)
-    .scalar_subquery()
+_FIELDS = tuple(field.name for field in fields(PollRow))
+_LOGGED = select(sources.c.id, sources.c.poll_count).where(sources.c.id.in_(bindparam("ids", expanding=True)))
+_DROP_OLDEST = delete(polls).where(
+    polls.c.id.in_(
+        select(polls.c.id)
+        .where(polls.c.source_id == bindparam("source_id"))
+        .order_by(polls.c.started_at, polls.c.id)
+        .limit(bindparam("count"))
+    )
 )
-_TRIM = delete(polls).where(polls.c.source_id == bindparam("source_id"), polls.c.started_at < _OLDEST_KEPT)
+_SET_LOGGED = update(sources).where(sources.c.id == bindparam("_id")).values(poll_count=bindparam("logged"))
 
 
-def add_many(conn: Connection, rows: list[PollRow]) -> None:
-    execute_many(conn, _INSERT, [row.__dict__ for row in rows])
-
-
-def trim(conn: Connection, source_id: int, keep: int) -> None:
-    """Delete the polls of a source older than its newest ``keep``."""
-    conn.execute(_TRIM, {"source_id": source_id, "skip": keep - 1})
+def add_many(conn: Connection, rows: list[PollRow], keep: int) -> None:
+    """Add polls to the log, where each source keeps its newest ``keep``: the oldest go.
+    How many a source has is kept with it (``sources.poll_count``): counting them, or
+    finding the ``keep``-th newest, walks the whole log of the source, and did so at
+    every poll once logs were full."""
+    added = Counter(row.source_id for row in rows)
+    ids = list(added)
+    logged: dict[int, int] = {}
+    for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
+        logged.update(conn.execute(_LOGGED, {"ids": ids[start : start + 500]}).all())
+    execute_many(conn, _INSERT, _FIELDS, [tuple(row.__dict__.values()) for row in rows])
+    held = {source_id: logged.get(source_id, 0) + count for source_id, count in added.items()}
+    doomed = [{"source_id": source_id, "count": count - keep} for source_id, count in held.items() if count > keep]
+    if doomed:
+        conn.execute(_DROP_OLDEST, doomed)
+    conn.execute(_SET_LOGGED, [{"_id": source_id, "logged": min(count, keep)} for source_id, count in held.items()])
 
 
 def recent(conn: Connection, source_id: int, limit: int = 20) -> list[PollRow]:

@@ -29,7 +29,7 @@ from sqlalchemy.types import TypeDecorator
 
 from .sealed import Fingerprint, Sealed
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class UTCDateTime(TypeDecorator):
@@ -125,6 +125,9 @@ sources = Table(
     # SHA-256 of the last response read (type and body; feeds read in one request): the
     # same again is not parsed again, for servers that answer every request with a 200.
     Column("body_digest", String(64)),
+    # The rows the poll log (``polls``) holds for this source, kept with each poll: the
+    # log's trim reads it instead of counting them.
+    Column("poll_count", Integer, nullable=False, default=0),
     Index("ix_sources_due", "state", "next_due_at"),
 )
 
@@ -222,8 +225,13 @@ def _add_body_digest(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE sources ADD COLUMN body_digest VARCHAR(64)"))
 
 
+def _add_poll_count(conn: Connection) -> None:
+    conn.execute(text("ALTER TABLE sources ADD COLUMN poll_count INTEGER NOT NULL DEFAULT 0"))
+    conn.execute(text("UPDATE sources SET poll_count = (SELECT count(*) FROM polls WHERE polls.source_id = sources.id)"))
+
+
 # Migrations from version N to N+1, in order. Version 1 is the initial schema.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _add_body_digest}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _add_body_digest, 2: _add_poll_count}
 
 
 def migrate(conn: Connection) -> int:

@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, bindparam, case, func, literal, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 from ..crypto import Cipher
 from ..models import Kind
 from ..urls import redact
+from .dialect import Rows, prepare
 from .rows import NewSource, SourceRow
 from .schema import accounts, entries, sources
 from .sealed import cipher_of
@@ -119,17 +120,17 @@ def next_due_at(conn: Connection) -> datetime | None:
 
 
 _ENTRY_COUNT = select(func.count()).select_from(entries).where(entries.c.source_id == bindparam("_id")).scalar_subquery()
-
-
-def update_after_poll(conn: Connection, source_id: int, values: dict[str, Any], entries_changed: bool = True) -> None:
-    """Store a poll's effect on its source; the entry count is counted again only when
-    the poll wrote entries (not after a 304)."""
-    conn.execute(_UPDATE_COUNTING if entries_changed else _UPDATE, {**values, "_id": source_id})
-
-
 # Built once: they run after every poll.
 _UPDATE = update(sources).where(sources.c.id == bindparam("_id"))
 _UPDATE_COUNTING = _UPDATE.values(entry_count=_ENTRY_COUNT)
+
+
+def after_poll(dialect: Dialect, source_id: int, values: dict[str, Any], entries_changed: bool = True) -> Rows:
+    """The update that stores a poll's effect on its source, ready to write (see
+    ``dialect.prepare``); it counts the entries again only when the poll wrote entries
+    (not after a 304)."""
+    statement = _UPDATE_COUNTING if entries_changed else _UPDATE
+    return prepare(dialect, statement, (*values, "_id"), [(*values.values(), source_id)], as_executed=True)
 
 
 def replace_url(conn: Connection, source_id: int, new: NewSource, now: datetime) -> None:

@@ -17,7 +17,7 @@ from ..urls import redact
 from . import accounts, activities, changes, channels, credentials, entries, polls, previews, sources
 from ..channels import Channel, ChannelSpec
 from .changes import ChangeMarker
-from .dialect import Rows
+from .dialect import Rows, write_all
 from .retention import Pruned, Retention, prune
 from .rows import AccountRow, CredentialsRow, NewSource, PollRow, PollWrite, SourceRow
 from .schema import migrate
@@ -32,6 +32,11 @@ _HEALTHY = frozenset(outcome.value for outcome in Outcome if outcome.healthy)
 # 15-minute interval (the dashboard pictures 30 days of them), and a bound at any.
 POLL_LOG_SIZE = 3000
 PAUSED_FOR_TOKENS = "paused: a feed of this account refused its token (401/403); give the account new tokens, then `feedhub resume`"
+
+
+def _writes_entries(write: PollWrite) -> bool:
+    """Whether ``write`` itself adds or changes entries (retention may delete some too)."""
+    return bool(write.new_entries or write.changed_entries or write.gone_keys)
 
 
 class DuplicateError(ValueError):
@@ -275,22 +280,35 @@ class Store:
             (
                 entries.new_rows(dialect, write.source_id, write.new_entries, write.poll.started_at),
                 activities.prepare_new(dialect, write.account_id, write.activities, write.poll.started_at),
+                sources.after_poll(dialect, write.source_id, write.source_values, entries_changed=_writes_entries(write)),
             )
             for write in writes
         ]
         with self.engine.begin() as conn:
-            added = [self._apply(conn, write, *ready) for write, ready in zip(writes, prepared)]
-            polls.add_many(conn, [poll for poll, _, _ in added])
+            # Each poll's update of its source waits here, to go to the driver with the
+            # others in one executemany (see _apply for what may not wait).
+            updates: list[Rows] = []
+            added = [self._apply(conn, write, *ready, updates) for write, ready in zip(writes, prepared)]
+            write_all(conn, updates)
+            polls.add_many(conn, [poll for poll, _, _ in added], POLL_LOG_SIZE)
             changed = [write.poll.started_at for write, (_, _, bump) in zip(writes, added) if bump]
             if changed:
                 changes.bump(conn, max(changed))
         return [count for _, count, _ in added]
 
     def _apply(
-        self, conn, write: PollWrite, new_entries: Rows | None, new_activities: activities.NewActivities
+        self,
+        conn,
+        write: PollWrite,
+        new_entries: Rows | None,
+        new_activities: activities.NewActivities,
+        update: Rows,
+        updates: list[Rows],
     ) -> tuple[PollRow, int, bool]:
-        """One poll's writes but its poll-log row, its new rows prepared: (that row, new
-        activities, whether what channels show changed)."""
+        """One poll's writes but its poll-log row, its rows prepared: (that row, new
+        activities, whether what channels show changed). Its source's ``update`` joins
+        ``updates``, written later all together, or at once before a statement that
+        changes sources too."""
         entries.write(
             conn, write.source_id, new_entries, [key for key, _ in write.new_entries], write.changed_entries,
             write.gone_keys, write.poll.started_at, seen=write.seen_keys,
@@ -301,9 +319,13 @@ class Store:
         read = write.poll.outcome == Outcome.OK.value
         present = entries.count_present(conn, write.source_id) if read and write.count_present else None
         poll = PollRow(**{**write.poll.__dict__, "new_activities": added, "present_entries": present})
-        polls.trim(conn, write.source_id, POLL_LOG_SIZE - 1)  # and this poll makes POLL_LOG_SIZE
-        wrote = bool(write.new_entries or write.changed_entries or write.gone_keys or pruned.entries)
-        sources.update_after_poll(conn, write.source_id, write.source_values, entries_changed=wrote)
+        if pruned.entries and not _writes_entries(write):  # the entry count changed after all
+            update = sources.after_poll(conn.dialect, write.source_id, write.source_values, entries_changed=True)
+        updates.append(update)
+        if write.pause_account or write.moved_url:
+            # These change sources rows too: the updates before them are written first.
+            write_all(conn, updates)
+            updates.clear()
         if write.pause_account:
             sources.wait_for_tokens(conn, write.account_id, PAUSED_FOR_TOKENS)
         if write.moved_url and not sources.move(conn, write.source_id, write.moved_url, sources.by_id(conn, write.source_id).kind):
