@@ -212,13 +212,16 @@ class Fetcher:
             return result
         raise AssertionError("unreachable")
 
-    def fetch_many(self, requests: Iterable[Request[K]], max_concurrency: int) -> Iterator[tuple[K, FetchResult]]:
+    def fetch_many(
+        self, requests: Iterable[Request[K]], max_concurrency: int, on_idle: Callable[[], None] | None = None
+    ) -> Iterator[tuple[K, FetchResult]]:
         """Fetch ``requests``, at most ``max_concurrency`` at a time, each holding its
         ``slots``; give each result, with its key, as soon as it is there. Never raises for
-        a bad source. The transfers wait while the caller handles a result."""
+        a bad source. The transfers wait while the caller handles a result; ``on_idle`` is
+        called whenever the loop is about to wait for the network."""
         multi = self._take()
         try:
-            yield from _Run(self, multi, requests, max_concurrency).results()
+            yield from _Run(self, multi, requests, max_concurrency, on_idle).results()
         finally:
             self._give_back(multi)
 
@@ -412,8 +415,11 @@ class _Run:
     """One caller's loop: starts transfers up to the limit, drives curl, follows
     redirects, and hands over each result as it ends."""
 
-    def __init__(self, fetcher: Fetcher, multi: _Multi, requests: Iterable[Request], max_concurrency: int):
+    def __init__(
+        self, fetcher: Fetcher, multi: _Multi, requests: Iterable[Request], max_concurrency: int, on_idle: Callable[[], None] | None
+    ):
         self.fetcher = fetcher
+        self.on_idle = on_idle
         self.policy = fetcher.policy
         self.multi = multi
         self.requests = iter(requests)
@@ -434,10 +440,14 @@ class _Run:
                 if not self.running:
                     if self.exhausted and not self.waiting:
                         return
+                    if self.on_idle is not None:
+                        self.on_idle()
                     time.sleep(0.005)  # every request waits for slots other callers hold
                     continue
                 self._perform()
                 if not self.done:
+                    if self.on_idle is not None:
+                        self.on_idle()
                     self.multi.multi.select(min(_SWEEP_EVERY, max(self.next_sweep - time.monotonic(), 0.001)))
                     self._perform()
                 if time.monotonic() >= self.next_sweep:

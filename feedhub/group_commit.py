@@ -65,18 +65,25 @@ class GroupCommit:
                 return
 
     def _commit(self, batch: list[tuple[PollWrite, Future[int]]]) -> None:
-        try:
-            counts = self._store.save_polls([write for write, _ in batch])
-        except Exception as exc:
-            if len(batch) == 1:
-                batch[0][1].set_exception(exc)
-                return
-            log.warning("a batch of %d polls failed to commit; committing them one by one", len(batch))
-            for write, done in batch:
-                try:
-                    done.set_result(self._store.save_poll(write))
-                except Exception as exc:  # this write's own failure, handed to its poller
-                    done.set_exception(exc)
+        commit_together(self._store, batch)
+
+
+def commit_together(store: Store, batch: list[tuple[PollWrite, Future[int]]]) -> None:
+    """Commit ``batch``'s writes in one transaction and settle each future with its count
+    of new activities; if the batch fails, commit them one by one, so that a bad write
+    fails alone (its future gets the error)."""
+    try:
+        counts = store.save_polls([write for write, _ in batch])
+    except Exception as exc:
+        if len(batch) == 1:
+            batch[0][1].set_exception(exc)
             return
-        for (_, done), count in zip(batch, counts):
-            done.set_result(count)
+        log.warning("a batch of %d polls failed to commit; committing them one by one", len(batch))
+        for write, done in batch:
+            try:
+                done.set_result(store.save_poll(write))
+            except Exception as exc:  # this write's own failure, handed to its poller
+                done.set_exception(exc)
+        return
+    for (_, done), count in zip(batch, counts):
+        done.set_result(count)

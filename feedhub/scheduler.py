@@ -10,6 +10,7 @@ import fcntl
 import itertools
 import logging
 import threading
+import time
 from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
@@ -20,11 +21,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from .feeds_list import refresh_after_rejection, refresh_due
 from .fetch import Outcome
-from .group_commit import GroupCommit
+from .group_commit import GroupCommit, commit_together
 from .poll_workers import WorkerPool
 from .fetch import Request
 from .poll import PageProgress, PollReport, committed, first_request, read_source, reads_in_one_request
 from .services import Services
+from .storage import Store
 from .storage.rows import PollWrite, SourceRow
 from .urls import display_host
 from .websub import Publisher
@@ -32,6 +34,8 @@ from .websub import Publisher
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 5
+LOOP_BATCH = 64  # writes a loop of transfers commits at once
+LOOP_LINGER = 0.2  # seconds a loop's write may wait for others to share its commit
 
 
 class Poller:
@@ -103,8 +107,8 @@ class Poller:
 
     def _poll_together(self, sources: list[SourceRow], futures: dict[int, Future[PollReport]]) -> None:
         """Poll sources read in one request each: their transfers run together, at most
-        ``max_concurrency`` and ``max_per_host`` at once, and each response is read and
-        its write handed to the group commit as it comes."""
+        ``max_concurrency`` and ``max_per_host`` at once, and each response is read as it
+        comes. The loop commits its writes itself, in batches (see ``_LoopWrites``)."""
         services = self.services
         hosts = {source.id: display_host(source.url) for source in sources}
         with self._lock:
@@ -113,14 +117,17 @@ class Poller:
             Request(source, *first_request(source), slots=(self._polling, slots[hosts[source.id]]))
             for source in interleaved_by_host(sources, hosts)
         )
+        writes = _LoopWrites(services.store)
         try:
-            for source, fetched in services.fetcher.fetch_many(requests, services.settings.max_concurrency):
+            for source, fetched in services.fetcher.fetch_many(requests, services.settings.max_concurrency, on_idle=writes.idle):
                 try:
                     write, report = read_source(services.store, services.fetcher, source, services.now, self._on_page, fetched)
                 except Exception as exc:  # handed to poll_many's caller, as the pool would
                     futures[source.id].set_exception(exc)
                     continue
-                self._submit(source, write, report, futures[source.id])
+                saved = writes.add(write)
+                saved.add_done_callback(lambda saved, source=source, report=report: self._committed(source, report, saved, futures[source.id]))
+            writes.flush()
         except BaseException as exc:
             for source in sources:  # nobody waits for ever for a poll that will not end
                 if not futures[source.id].done():
@@ -176,6 +183,38 @@ class Poller:
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._commits.close()
         self._publisher.close()
+
+
+class _LoopWrites:
+    """The writes of one loop of transfers, committed by the loop's own thread: a batch
+    when ``LOOP_BATCH`` have come, or when the loop would wait anyway and the oldest has
+    waited ``LOOP_LINGER``. Handing them to the group commit's thread cost more: the
+    committing thread, inside its transaction, waited for the interpreter lock that the
+    loop held while it parsed, and another process waited for SQLite's write lock."""
+
+    def __init__(self, store: Store):
+        self._store = store
+        self._batch: list[tuple[PollWrite, Future[int]]] = []
+        self._since = 0.0
+
+    def add(self, write: PollWrite) -> Future[int]:
+        """Queue ``write``; its future gives its count of new activities once committed."""
+        saved: Future[int] = Future()
+        if not self._batch:
+            self._since = time.monotonic()
+        self._batch.append((write, saved))
+        if len(self._batch) >= LOOP_BATCH:
+            self.flush()
+        return saved
+
+    def idle(self) -> None:
+        if self._batch and time.monotonic() - self._since >= LOOP_LINGER:
+            self.flush()
+
+    def flush(self) -> None:
+        batch, self._batch = self._batch, []
+        if batch:
+            commit_together(self._store, batch)
 
 
 def _cancel_if_cancelled(lane: Future[None], results: list[Future[PollReport]]) -> None:
