@@ -6,6 +6,7 @@ the userinfo. Everything that shows, logs or reports a URL goes through ``redact
 """
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -122,6 +123,7 @@ def netflix_user_id(url: str) -> str | None:
     return match.group(1) if match else None
 
 
+@functools.lru_cache(maxsize=16384)  # every cycle asks again for the same sources' hosts
 def display_host(url: str) -> str:
     try:
         return urlsplit(url).hostname or ""

@@ -17,6 +17,7 @@ from ..urls import redact
 from . import accounts, activities, changes, channels, credentials, entries, polls, previews, sources
 from ..channels import Channel, ChannelSpec
 from .changes import ChangeMarker
+from .checkpoint import Checkpointer
 from .dialect import Rows, write_all
 from .retention import Pruned, Retention, prune
 from .rows import AccountRow, CredentialsRow, NewSource, PollRow, PollWrite, SourceRow
@@ -59,6 +60,7 @@ def _engine(url: str) -> Engine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA wal_autocheckpoint=0")  # the Checkpointer's thread does it
             cursor.close()
 
         return engine
@@ -72,6 +74,7 @@ class Store:
         limits the archive after each poll (off by default)."""
         self.engine = _engine(url)
         self.retention = retention
+        self._checkpointer: Checkpointer | None = None
         seal(self.engine, cipher)
         with self.engine.begin() as conn:
             self.schema_version = migrate(conn)
@@ -79,8 +82,13 @@ class Store:
             opened = datetime.now(timezone.utc)
             changes.ensure(conn, opened)
             channels.make_defaults(conn, opened)
+        database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        if database and database != ":memory:":
+            self._checkpointer = Checkpointer(self.engine, database)
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self.engine.dispose()
 
     def reseal(self, new: Cipher) -> int:
