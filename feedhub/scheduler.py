@@ -20,10 +20,9 @@ from typing import Callable, Iterable
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from .feeds_list import refresh_after_rejection, refresh_due
-from .fetch import Outcome
+from .fetch import Outcome, Request
 from .group_commit import GroupCommit, commit_together
 from .poll_workers import WorkerPool
-from .fetch import Request
 from .poll import PageProgress, PollReport, committed, first_request, read_source, reads_in_one_request
 from .services import Services
 from .storage import Store
@@ -41,8 +40,10 @@ LOOP_LINGER = 0.2  # seconds a loop's write may wait for others to share its com
 class Poller:
     """Runs the pipeline for many sources at once, at most ``max_concurrency``, and at
     most ``max_per_host`` of one host; with ``poll_processes`` above 1, in worker
-    processes (see ``poll_workers``) when more than one source is due. Writes go through
-    one group commit (see ``group_commit``)."""
+    processes (see ``poll_workers``) when more than one source is due. Sources read in
+    one request go through one loop of transfers, which commits its own writes in
+    batches (``_LoopWrites``); the lanes of paged sources write through one group commit
+    (see ``group_commit``)."""
 
     def __init__(self, services: Services, on_page: PageProgress | None = None):
         self.services = services
@@ -148,10 +149,9 @@ class Poller:
             except Exception as exc:  # handed to poll_many's caller, as the pool would
                 futures[source.id].set_exception(exc)
                 continue
-            self._submit(source, write, report, futures[source.id])
-
-    def _submit(self, source: SourceRow, write: PollWrite, report: PollReport, result: Future[PollReport]) -> None:
-        self._commits.submit(write).add_done_callback(lambda saved: self._committed(source, report, saved, result))
+            self._commits.submit(write).add_done_callback(
+                lambda saved, source=source, report=report: self._committed(source, report, saved, futures[source.id])
+            )
 
     def _committed(self, source: SourceRow, report: PollReport, saved: Future[int], result: Future[PollReport]) -> None:
         """Runs once the poll's write is committed (or failed to be)."""
@@ -218,7 +218,7 @@ class _LoopWrites:
 
 
 def _cancel_if_cancelled(lane: Future[None], results: list[Future[PollReport]]) -> None:
-    # Only a lane that never ran: one that ran leaves its results to the group commit.
+    # Only a lane that never ran: one that ran leaves its results to its commits.
     if lane.cancelled():
         for result in results:
             result.cancel()
