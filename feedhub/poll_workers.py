@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
-import time
 from collections import defaultdict
 from concurrent.futures import Future
 from dataclasses import replace
@@ -202,10 +201,11 @@ def _serve(settings: Settings, pipe: Connection, on_page: PageProgress | None, l
     reports = _Reports(pipe)
     pipe.send(_READY)
 
-    def send(source_id: int, done: Future[PollReport]) -> None:
+    def report(source_id: int, done: Future[PollReport], last: bool) -> None:
         error = done.exception()
         # The error goes on as text (an exception may not pickle), without secrets.
-        reports.add((source_id, None, redact_text(f"{type(error).__name__}: {error}")) if error else (source_id, done.result(), None))
+        message = (source_id, None, redact_text(f"{type(error).__name__}: {error}")) if error else (source_id, done.result(), None)
+        reports.add(message, last)
 
     try:
         while True:
@@ -215,18 +215,34 @@ def _serve(settings: Settings, pipe: Connection, on_page: PageProgress | None, l
                 break
             if share is None:
                 break
-            for source_id, done in poller.start(share).items():
-                done.add_done_callback(lambda finished, source_id=source_id: send(source_id, finished))
+            started = poller.start(share)
+            left = _Countdown(len(started))
+            for source_id, done in started.items():
+                done.add_done_callback(lambda finished, source_id=source_id: report(source_id, finished, left.one_done()))
     finally:
         poller.close()
         reports.close()
         services.close()
 
 
+class _Countdown:
+    """Counts a share's polls down as they end (from the threads they end on)."""
+
+    def __init__(self, count: int):
+        self._left = count
+        self._lock = threading.Lock()
+
+    def one_done(self) -> bool:
+        """Count one; True for the last."""
+        with self._lock:
+            self._left -= 1
+            return self._left == 0
+
+
 class _Reports:
     """A worker's reports, sent in batches: those that end within ``REPORT_EVERY`` of
     each other go in one message (a message per poll cost both processes more than a
-    304's poll itself)."""
+    304's poll itself). The share's last report goes at once: the cycle waits for it."""
 
     REPORT_EVERY = 0.01
 
@@ -235,20 +251,24 @@ class _Reports:
         self._batch: list[tuple] = []
         self._ready = threading.Condition()
         self._closed = False
+        self._now = threading.Event()  # send without waiting for more
         self._thread = threading.Thread(target=self._run, name="feedhub-worker-reports", daemon=True)
         self._thread.start()
 
-    def add(self, report: tuple) -> None:
+    def add(self, report: tuple, last: bool = False) -> None:
         with self._ready:
             self._batch.append(report)
             if len(self._batch) == 1:
                 self._ready.notify()
+        if last:
+            self._now.set()
 
     def close(self) -> None:
         """Send what is left, then stop."""
         with self._ready:
             self._closed = True
             self._ready.notify()
+        self._now.set()
         self._thread.join()
 
     def _run(self) -> None:
@@ -258,7 +278,8 @@ class _Reports:
                     self._ready.wait()
                 if not self._batch:
                     return
-            time.sleep(self.REPORT_EVERY)  # let the polls ending about now join the batch
+            self._now.wait(self.REPORT_EVERY)  # let the polls ending about now join the batch
+            self._now.clear()
             with self._ready:
                 batch, self._batch = self._batch, []
             try:

@@ -156,3 +156,21 @@ def test_a_worker_that_dies_mid_cycle_fails_only_its_own_polls(tmp_path):
         finally:
             poller.close()
             services.close()
+
+
+def test_a_shares_last_report_goes_at_once_the_others_in_batches(monkeypatch):
+    from multiprocessing import Pipe
+
+    from feedhub import poll_workers
+
+    monkeypatch.setattr(poll_workers._Reports, "REPORT_EVERY", 600.0)  # batches would wait for ever
+    ours, theirs = Pipe()
+    reports = poll_workers._Reports(theirs)
+    try:
+        reports.add((1, None, None))
+        reports.add((2, None, None))
+        assert not ours.poll(0.2)  # held for the batch
+        reports.add((3, None, None), last=True)
+        assert ours.poll(10) and ours.recv() == [(1, None, None), (2, None, None), (3, None, None)]
+    finally:
+        reports.close()
