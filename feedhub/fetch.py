@@ -362,7 +362,7 @@ class _Transfer:
     def remaining(self) -> float:
         return self.expires_at - time.monotonic()
 
-    def _open_socket(self, purpose: int, address: tuple) -> socket.socket | int:
+    def _open_socket(self, _purpose: int, address: tuple) -> socket.socket | int:
         # The pinned address, and only it: a second check, whatever curl made of the URL.
         if not _same_address(address.addr[0], self.address):
             return pycurl.SOCKET_BAD

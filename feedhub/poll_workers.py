@@ -190,7 +190,7 @@ class _Worker:
 
 def _serve(settings: Settings, pipe: Connection, on_page: PageProgress | None, log_level: int) -> None:
     """A worker process: poll each share it is sent with a ``Poller`` of its own and send
-    back (source id, report, error) per source as each ends."""
+    back (source id, report, error) for each source as it ends, in batches (``_Reports``)."""
     from .scheduler import Poller  # here: the scheduler imports this module
     from .services import build_services
 
