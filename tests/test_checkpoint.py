@@ -31,3 +31,23 @@ def test_the_log_is_copied_into_the_database_by_the_checkpoint_thread(tmp_path, 
     finally:
         store.close()
     assert not store._checkpointer._thread.is_alive()
+
+
+def test_the_log_starts_over_under_writes_that_never_pause(tmp_path, monkeypatch):
+    # A passive checkpoint never copies the frames written while it runs; if writes never
+    # pause, the log never starts over, and its file grows with all that is written.
+    monkeypatch.setattr(checkpoint, "WAL_LIMIT", 256 * 1024)
+    monkeypatch.setattr(checkpoint, "CHECK_EVERY", 0.01)
+    database = tmp_path / "feedhub.db"
+    store = Store(f"sqlite:///{database}", Cipher("a key for this test"))
+    written = 0
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(text("CREATE TABLE scratch (x TEXT)"))
+        while written < 60_000_000:
+            with store.engine.begin() as conn:
+                conn.execute(text("INSERT INTO scratch VALUES (:x)"), [{"x": os.urandom(500).hex()}] * 50)
+            written += 50_000
+        assert os.path.getsize(str(database) + "-wal") < written / 2
+    finally:
+        store.close()
