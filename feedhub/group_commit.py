@@ -18,6 +18,7 @@ from concurrent.futures import Future
 
 from .storage import Store
 from .storage.rows import PollWrite
+from .storage.store import PreparedPoll
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +29,11 @@ class GroupCommit:
     def __init__(self, store: Store, max_batch: int = MAX_BATCH):
         self._store = store
         self._max_batch = max_batch
-        self._queue: queue.Queue[tuple[PollWrite, Future[int]] | None] = queue.Queue(maxsize=2 * max_batch)
+        self._queue: queue.Queue[tuple[PollWrite | PreparedPoll, Future[int]] | None] = queue.Queue(maxsize=2 * max_batch)
         self._thread = threading.Thread(target=self._run, name="feedhub-commit", daemon=True)
         self._thread.start()
 
-    def submit(self, write: PollWrite) -> Future[int]:
+    def submit(self, write: PollWrite | PreparedPoll) -> Future[int]:
         """Queue ``write``; the future gives how many of its activities were new, once
         it is committed (or the error that kept it from being committed)."""
         done: Future[int] = Future()
@@ -64,11 +65,11 @@ class GroupCommit:
             if stopping:
                 return
 
-    def _commit(self, batch: list[tuple[PollWrite, Future[int]]]) -> None:
+    def _commit(self, batch: list[tuple[PollWrite | PreparedPoll, Future[int]]]) -> None:
         commit_together(self._store, batch)
 
 
-def commit_together(store: Store, batch: list[tuple[PollWrite, Future[int]]]) -> None:
+def commit_together(store: Store, batch: list[tuple[PollWrite | PreparedPoll, Future[int]]]) -> None:
     """Commit ``batch``'s writes in one transaction and settle each future with its count
     of new activities; if the batch fails, commit them one by one, so that a bad write
     fails alone (its future gets the error)."""

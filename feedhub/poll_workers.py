@@ -3,16 +3,22 @@ of the sources due.
 
 Parsing, normalizing and deciding are Python work that holds the GIL, so the threads of
 one process poll on one core at most. With ``POLL_PROCESSES`` above 1, a cycle with many
-sources due is dealt out to that many worker processes, each with its own fetcher,
-database connection and group commit (SQLite's WAL lets them take turns to write; each
-write stays one source's, atomic). The limits hold for all processes together: each host's
-sources are dealt to at most ``MAX_PER_HOST`` workers, which share that limit, and the
-workers share ``MAX_CONCURRENCY``.
+sources due is dealt out to that many worker processes, each with its own fetcher and
+database connection. The limits hold for all processes together: each host's sources
+are dealt to at most ``MAX_PER_HOST`` workers, which share that limit, and the workers
+share ``MAX_CONCURRENCY``.
+
+The workers read (fetch, parse, decide, and make the rows ready), and hand each poll's
+prepared write back to the main process, which commits them all, in batches (its group
+commit). One writer, because SQLite discards a connection's page cache whenever another
+process has written: with every worker writing, each transaction began by reading its
+B-tree pages again, and two processes spent more CPU per source than one.
 
 Workers are started once (``spawn``: the polling process has threads, which ``fork``
-would copy mid-flight) and report each poll back as it ends, so progress and the
+would copy mid-flight) and hand each poll back as it ends, so progress and the
 feeds-list refresh after a refused token work as with one process. A worker that dies
-fails the polls it had, not the cycle's others, and is started again next time.
+fails the polls it had not handed back, not the cycle's others, and is started again
+next time.
 """
 from __future__ import annotations
 
@@ -22,17 +28,22 @@ import threading
 from collections import defaultdict
 from concurrent.futures import Future
 from dataclasses import replace
-from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING
+from multiprocessing.connection import Connection, wait
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from .config import Settings
 from .logs import setup_logging
 from .poll import PageProgress, PollReport
 from .storage.rows import SourceRow
+from .storage.store import PreparedPoll
 from .urls import display_host, redact_text
 
 if TYPE_CHECKING:
     from multiprocessing.context import SpawnProcess
+
+# The main process's commit of the polls workers handed back, each (source, its prepared
+# write, its report, its result to settle once committed).
+Commit = Callable[[list[tuple[SourceRow, PreparedPoll, PollReport, Future[PollReport]]]], None]
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +84,9 @@ def _scrambled(source: SourceRow) -> int:
 class WorkerPool:
     """``count`` worker processes; ``poll`` runs one cycle on them (one at a time)."""
 
-    def __init__(self, settings: Settings, count: int, on_page: PageProgress | None = None):
+    def __init__(self, settings: Settings, count: int, on_page: PageProgress | None, commit: Commit):
         self._settings = settings
+        self._commit = commit
         self._count = count
         # A worker's settings: it polls in its own process, with its share of the limits.
         self._limits = replace(
@@ -105,23 +117,55 @@ class WorkerPool:
         """Poll ``sources`` on the workers, setting each one's result as it ends; returns
         at once. The caller holds ``busy`` and it is released when all have ended."""
         shares = deal(sources, self._count, self._settings.max_per_host)
-        running = []
+        given = []
         for index, share in enumerate(shares):
-            if not share:
-                continue
-            worker = self._workers[index]
-            if worker is None or not worker.alive:
-                worker = self._workers[index] = _Worker(self._limits, self._on_page)
-            running.append(threading.Thread(target=worker.run, args=(share, results), name=f"feedhub-worker-{index}", daemon=True))
-        for thread in running:
-            thread.start()
+            if share:
+                worker = self._workers[index]
+                if worker is None or not worker.alive:
+                    worker = self._workers[index] = _Worker(self._limits, self._on_page)
+                given.append((worker, share))
+        threading.Thread(target=self._collect, args=(given, results), name="feedhub-workers", daemon=True).start()
 
-        def release() -> None:
-            for thread in running:
-                thread.join()
+    def _collect(self, given: list[tuple[_Worker, list[SourceRow]]], results: dict[int, Future[PollReport]]) -> None:
+        """Hand each worker its share, then commit what they hand back as it comes,
+        all that has come in one batch, until every poll has ended; release ``busy``.
+        One thread both receives and commits: while it commits, what the workers hand
+        back waits in the pipes, and their batches grow."""
+        sources = {source.id: source for _, share in given for source in share}
+        pending: dict[Connection, set[int]] = {}
+        workers: dict[Connection, _Worker] = {}
+        try:
+            for worker, share in given:
+                if worker.hand(share):
+                    pending[worker.pipe] = {source.id for source in share}
+                    workers[worker.pipe] = worker
+                else:
+                    worker.lost([source.id for source in share], results)
+            while pending:
+                handed = []
+                for pipe in wait(list(pending)):
+                    try:
+                        batch = pipe.recv()
+                    except (EOFError, OSError):
+                        workers[pipe].lost(pending.pop(pipe), results)
+                        continue
+                    for source_id, read, error in batch:
+                        pending[pipe].discard(source_id)
+                        if error is None:
+                            handed.append((sources[source_id], *read, results[source_id]))
+                        else:
+                            results[source_id].set_exception(RuntimeError(error))
+                    if not pending[pipe]:
+                        del pending[pipe]
+                if handed:
+                    self._commit(handed)
+        except BaseException as exc:  # nobody waits for ever for a poll that will not end
+            log.exception("collecting the poll workers' results failed")
+            for result in results.values():
+                if not result.done():
+                    result.set_exception(RuntimeError(f"collecting the poll workers' results failed: {type(exc).__name__}"))
+        finally:
             self.busy.release()
-
-        threading.Thread(target=release, name="feedhub-workers-done", daemon=True).start()
 
     def close(self) -> None:
         with self.busy:
@@ -158,24 +202,26 @@ class _Worker:
     def alive(self) -> bool:
         return self._process.is_alive()
 
-    def run(self, share: list[SourceRow], results: dict[int, Future[PollReport]]) -> None:
-        """Hand ``share`` to the process and set each source's result as it reports."""
-        pending = {source.id for source in share}
+    @property
+    def pipe(self) -> Connection:
+        return self._pipe
+
+    def hand(self, share: list[SourceRow]) -> bool:
+        """Send ``share`` to the process; False if it is gone."""
         try:
             self.wait_ready()
             self._pipe.send(share)
-            while pending:
-                for source_id, report, error in self._pipe.recv():
-                    pending.discard(source_id)
-                    if error is None:
-                        results[source_id].set_result(report)
-                    else:
-                        results[source_id].set_exception(RuntimeError(error))
+            return True
         except (EOFError, OSError):
-            log.error("a poll worker stopped; %d of its polls did not end", len(pending))
-            self._process.kill()
-            for source_id in pending:
-                results[source_id].set_exception(RuntimeError("the poll worker stopped"))
+            return False
+
+    def lost(self, source_ids: Iterable[int], results: dict[int, Future[PollReport]]) -> None:
+        """The process stopped: fail the polls of ``source_ids`` it had not handed back."""
+        source_ids = list(source_ids)
+        log.error("a poll worker stopped; %d of its polls did not end", len(source_ids))
+        self._process.kill()
+        for source_id in source_ids:
+            results[source_id].set_exception(RuntimeError("the poll worker stopped"))
 
     def stop(self) -> None:
         try:
@@ -190,22 +236,26 @@ class _Worker:
 
 def _serve(settings: Settings, pipe: Connection, on_page: PageProgress | None, log_level: int) -> None:
     """A worker process: poll each share it is sent with a ``Poller`` of its own and send
-    back (source id, report, error) for each source as it ends, in batches (``_Reports``)."""
+    back, for each source as it ends, (source id, (prepared write, report), None), or
+    (source id, None, error); in batches (``_Reports``)."""
     from .scheduler import Poller  # here: the scheduler imports this module
     from .services import build_services
 
     setup_logging(log_level)
 
     services = build_services(settings)
-    poller = Poller(services, on_page=on_page)
     reports = _Reports(pipe)
+    poller = Poller(services, on_page=on_page, hand_over=lambda source, prepared, report: reports.add((source.id, (prepared, report), None)))
     pipe.send(_READY)
 
     def report(source_id: int, done: Future[PollReport], last: bool) -> None:
+        # A poll that ended well was handed over already (see Poller._save).
         error = done.exception()
         # The error goes on as text (an exception may not pickle), without secrets.
-        message = (source_id, None, redact_text(f"{type(error).__name__}: {error}")) if error else (source_id, done.result(), None)
-        reports.add(message, last)
+        if error is not None:
+            reports.add((source_id, None, redact_text(f"{type(error).__name__}: {error}")))
+        if last:
+            reports.send_now()
 
     try:
         while True:
@@ -242,9 +292,12 @@ class _Countdown:
 class _Reports:
     """A worker's reports, sent in batches: those that end within ``REPORT_EVERY`` of
     each other go in one message (a message per poll cost both processes more than a
-    304's poll itself). The share's last report goes at once: the cycle waits for it."""
+    304's poll itself). The share's last report goes at once: the cycle waits for it.
+    At most ``MAX_WAITING`` wait to be sent: when the main process commits more slowly
+    than the worker reads, the worker waits, so its memory stays bounded."""
 
     REPORT_EVERY = 0.01
+    MAX_WAITING = 64
 
     def __init__(self, pipe: Connection):
         self._pipe = pipe
@@ -255,19 +308,23 @@ class _Reports:
         self._thread = threading.Thread(target=self._run, name="feedhub-worker-reports", daemon=True)
         self._thread.start()
 
-    def add(self, report: tuple, last: bool = False) -> None:
+    def add(self, report: tuple) -> None:
         with self._ready:
+            while len(self._batch) >= self.MAX_WAITING and not self._closed:
+                self._now.set()
+                self._ready.wait()
             self._batch.append(report)
-            if len(self._batch) == 1:
-                self._ready.notify()
-        if last:
-            self._now.set()
+            self._ready.notify_all()
+
+    def send_now(self) -> None:
+        """Send what waits without waiting for more."""
+        self._now.set()
 
     def close(self) -> None:
         """Send what is left, then stop."""
         with self._ready:
             self._closed = True
-            self._ready.notify()
+            self._ready.notify_all()
         self._now.set()
         self._thread.join()
 
@@ -282,7 +339,11 @@ class _Reports:
             self._now.clear()
             with self._ready:
                 batch, self._batch = self._batch, []
+                self._ready.notify_all()  # room for those waiting to add
             try:
                 self._pipe.send(batch)
-            except OSError:
-                return  # the main process is gone
+            except OSError:  # the main process is gone: nobody waits for reports
+                with self._ready:
+                    self._closed = True
+                    self._ready.notify_all()
+                return

@@ -27,10 +27,14 @@ from .poll import PageProgress, PollReport, committed, first_request, read_sourc
 from .services import Services
 from .storage import Store
 from .storage.rows import PollWrite, SourceRow
+from .storage.store import PreparedPoll
 from .urls import display_host
 from .websub import Publisher
 
 log = logging.getLogger(__name__)
+
+# How a worker process passes a poll it read to the main process, which commits it.
+HandOver = Callable[[SourceRow, PreparedPoll, PollReport], None]
 
 TICK_SECONDS = 5
 LOOP_BATCH = 64  # writes a loop of transfers commits at once
@@ -43,11 +47,16 @@ class Poller:
     processes (see ``poll_workers``) when more than one source is due. Sources read in
     one request go through one loop of transfers, which commits its own writes in
     batches (``_LoopWrites``); the lanes of paged sources write through one group commit
-    (see ``group_commit``)."""
+    (see ``group_commit``).
 
-    def __init__(self, services: Services, on_page: PageProgress | None = None):
+    In a worker process, ``hand_over`` is given: each poll's write, prepared, goes to it
+    with the poll's report instead of being committed there (the main process commits
+    for all workers, see ``poll_workers``), and the poll's result is its report as read."""
+
+    def __init__(self, services: Services, on_page: PageProgress | None = None, hand_over: HandOver | None = None):
         self.services = services
         self._on_page = on_page  # hears of each page of a paged read (the CLI's backfill progress)
+        self._hand_over = hand_over
         self._pool = ThreadPoolExecutor(services.settings.max_concurrency, thread_name_prefix="feedhub-poll")
         self._in_flight: set[int] = set()
         self._lock = threading.Lock()
@@ -61,7 +70,7 @@ class Poller:
         self._publisher = Publisher(services.settings, services.store)
         self._commits = GroupCommit(services.store)
         processes = services.settings.poll_processes
-        self._workers = WorkerPool(services.settings, processes, on_page) if processes > 1 else None
+        self._workers = WorkerPool(services.settings, processes, on_page, self.commit_handed_over) if processes > 1 else None
 
     def poll_many(self, sources: Iterable[SourceRow], on_done: Callable[[SourceRow, PollReport], None] | None = None) -> list[PollReport]:
         """Poll ``sources`` (those not being polled already) and return their reports, in order."""
@@ -126,8 +135,7 @@ class Poller:
                 except Exception as exc:  # handed to poll_many's caller, as the pool would
                     futures[source.id].set_exception(exc)
                     continue
-                saved = writes.add(write)
-                saved.add_done_callback(lambda saved, source=source, report=report: self._committed(source, report, saved, futures[source.id]))
+                self._save(source, write, report, futures[source.id], writes.add)
             writes.flush()
         except BaseException as exc:
             for source in sources:  # nobody waits for ever for a poll that will not end
@@ -149,9 +157,32 @@ class Poller:
             except Exception as exc:  # handed to poll_many's caller, as the pool would
                 futures[source.id].set_exception(exc)
                 continue
-            self._commits.submit(write).add_done_callback(
-                lambda saved, source=source, report=report: self._committed(source, report, saved, futures[source.id])
-            )
+            # Made ready here, so that the committing thread only writes.
+            self._save(source, write, report, futures[source.id], lambda write: self._commits.submit(self.services.store.prepare_poll(write)))
+
+    def _save(
+        self, source: SourceRow, write: PollWrite, report: PollReport, result: Future[PollReport],
+        commit: Callable[[PollWrite], Future[int]],
+    ) -> None:
+        """Commit a poll's ``write`` with ``commit`` and settle ``result`` once it is
+        committed; in a worker process, hand it over instead (see ``__init__``)."""
+        if self._hand_over is not None:
+            # The activities go along only for a WebSub ping: they cost the most to send.
+            sent = report if self._publisher.pings else replace(report, activities=())
+            self._hand_over(source, self.services.store.prepare_poll(write), sent)
+            result.set_result(sent)
+            return
+        commit(write).add_done_callback(lambda saved: self._committed(source, report, saved, result))
+
+    def commit_handed_over(self, handed: list[tuple[SourceRow, PreparedPoll, PollReport, Future[PollReport]]]) -> None:
+        """Commit, in this thread and together, polls that worker processes read (see
+        ``poll_workers``): each (source, prepared write, report, result to settle)."""
+        batch = []
+        for source, prepared, report, result in handed:
+            saved: Future[int] = Future()
+            saved.add_done_callback(lambda saved, source=source, report=report, result=result: self._committed(source, report, saved, result))
+            batch.append((prepared, saved))
+        commit_together(self.services.store, batch)
 
     def _committed(self, source: SourceRow, report: PollReport, saved: Future[int], result: Future[PollReport]) -> None:
         """Runs once the poll's write is committed (or failed to be)."""

@@ -62,9 +62,14 @@ class Publisher:
         self._session.headers["User-Agent"] = settings.user_agent
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="feedhub-websub")
 
+    @property
+    def pings(self) -> bool:
+        """Whether a hub is set up to be pinged (pings need the polls' activities)."""
+        return bool(self._hub and self._base_url)
+
     def poll_committed(self, source: SourceRow, report: PollReport) -> Future | None:
         """Queue a ping for the channels the poll's new activities changed (None: none)."""
-        if not self._hub or not self._base_url or not report.new_activities:
+        if not self.pings or not report.new_activities:
             return None
         try:
             topics = changed_topics(self._store.channels(), source.account_name, report.activities, self._base_url)

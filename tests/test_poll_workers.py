@@ -170,7 +170,8 @@ def test_a_shares_last_report_goes_at_once_the_others_in_batches(monkeypatch):
         reports.add((1, None, None))
         reports.add((2, None, None))
         assert not ours.poll(0.2)  # held for the batch
-        reports.add((3, None, None), last=True)
+        reports.add((3, None, None))
+        reports.send_now()
         assert ours.poll(10) and ours.recv() == [(1, None, None), (2, None, None), (3, None, None)]
     finally:
         reports.close()
