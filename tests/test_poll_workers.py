@@ -175,3 +175,24 @@ def test_a_shares_last_report_goes_at_once_the_others_in_batches(monkeypatch):
         assert ours.poll(10) and ours.recv() == [(1, None, None), (2, None, None), (3, None, None)]
     finally:
         reports.close()
+
+
+def test_a_full_batch_of_reports_goes_at_once(monkeypatch):
+    # The worker waits rather than keep more than MAX_WAITING reports (the main process
+    # is behind): a full batch is sent without the batching wait.
+    from multiprocessing import Pipe
+
+    from feedhub import poll_workers
+
+    monkeypatch.setattr(poll_workers._Reports, "REPORT_EVERY", 600.0)
+    monkeypatch.setattr(poll_workers._Reports, "MAX_WAITING", 2)
+    ours, theirs = Pipe()
+    reports = poll_workers._Reports(theirs)
+    try:
+        reports.add((1, None, None))
+        reports.add((2, None, None))
+        assert not ours.poll(0.2)  # not full yet: held for the batch
+        reports.add((3, None, None))  # waits until the first two are sent
+        assert ours.poll(10) and ours.recv() == [(1, None, None), (2, None, None)]
+    finally:
+        reports.close()
