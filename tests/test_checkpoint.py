@@ -41,6 +41,7 @@ def test_the_log_starts_over_under_poll_writes_that_never_pause(tmp_path, monkey
     # if writes never pause, the log never starts over and its file grows with all of
     # them, unless the writer copies that rest between its transactions.
     monkeypatch.setattr(checkpoint, "WAL_LIMIT", 64 * 1024)
+    monkeypatch.setattr(checkpoint, "START_OVER_AT", 256 * 1024)
     monkeypatch.setattr(checkpoint, "CHECK_EVERY", 0.01)
     database = tmp_path / "feedhub.db"
     store = Store(f"sqlite:///{database}", Cipher("a key for this test"))

@@ -11,7 +11,8 @@ The log starts over only once a checkpoint has copied all of it, and under write
 never pause a checkpoint running beside them never has: the log grew for ever (to 1.5 GB
 in a cycle of 10,000 new feeds). So after the thread's copy, the poll writer itself
 copies the rest, what was written meanwhile, between two of its transactions
-(``catch_up``); its next transaction starts the log over.
+(``catch_up``), once the log in use passes ``START_OVER_AT``; its next transaction starts
+the log over.
 """
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ from sqlalchemy.engine import Engine
 log = logging.getLogger(__name__)
 
 WAL_LIMIT = 8 * 1024 * 1024  # bytes of log before a checkpoint (SQLite's own: 1,000 pages, 4 MiB)
+# Bytes of log in use before the writer finishes a checkpoint so that the log starts over:
+# that costs the writer two syncs of the disk, so not more often than needed.
+START_OVER_AT = 64 * 1024 * 1024
 CHECK_EVERY = 0.5  # seconds between two looks at the log's size
 
 
@@ -54,14 +58,15 @@ class Checkpointer:
     def _run(self) -> None:
         while not self._stop.wait(CHECK_EVERY):
             try:
-                if not self._copied.is_set() and os.path.getsize(self._wal) > WAL_LIMIT:
-                    self.checkpoint()
+                if not self._copied.is_set() and os.path.getsize(self._wal) > WAL_LIMIT and self.checkpoint() > START_OVER_AT:
                     self._copied.set()
             except FileNotFoundError:
                 continue  # no log yet, or the last connection closed and removed it
             except Exception:  # keep checking: a failed checkpoint is tried again later
                 log.exception("WAL checkpoint failed")
 
-    def checkpoint(self) -> None:
+    def checkpoint(self) -> int:
+        """A passive checkpoint; returns how many bytes of log are in use."""
         with self._engine.connect() as conn:
-            conn.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))
+            _, frames, _ = conn.execute(text("PRAGMA wal_checkpoint(PASSIVE)")).one()
+            return frames * conn.execute(text("PRAGMA page_size")).scalar_one()
