@@ -66,25 +66,32 @@ class GroupCommit:
                 return
 
     def _commit(self, batch: list[tuple[PollWrite | PreparedPoll, Future[int]]]) -> None:
-        commit_together(self._store, batch)
+        settle(batch, commit_together(self._store, [write for write, _ in batch]))
 
 
-def commit_together(store: Store, batch: list[tuple[PollWrite | PreparedPoll, Future[int]]]) -> None:
-    """Commit ``batch``'s writes in one transaction and settle each future with its count
-    of new activities; if the batch fails, commit them one by one, so that a bad write
-    fails alone (its future gets the error)."""
+def commit_together(store: Store, writes: list[PollWrite | PreparedPoll]) -> list[int | Exception]:
+    """Commit ``writes`` in one transaction; for each, its count of new activities, or
+    the error that kept it from being committed. If the batch fails, its writes are
+    committed one by one, so that a bad write fails alone."""
     try:
-        counts = store.save_polls([write for write, _ in batch])
+        return store.save_polls(writes)
     except Exception as exc:
-        if len(batch) == 1:
-            batch[0][1].set_exception(exc)
-            return
-        log.warning("a batch of %d polls failed to commit; committing them one by one", len(batch))
-        for write, done in batch:
+        if len(writes) == 1:
+            return [exc]
+        log.warning("a batch of %d polls failed to commit; committing them one by one", len(writes))
+        outcomes: list[int | Exception] = []
+        for write in writes:
             try:
-                done.set_result(store.save_poll(write))
+                outcomes.append(store.save_poll(write))
             except Exception as exc:  # this write's own failure, handed to its poller
-                done.set_exception(exc)
-        return
-    for (_, done), count in zip(batch, counts):
-        done.set_result(count)
+                outcomes.append(exc)
+        return outcomes
+
+
+def settle(batch: list[tuple[PollWrite | PreparedPoll, Future[int]]], outcomes: list[int | Exception]) -> None:
+    """Settle each write's future with its outcome from ``commit_together``."""
+    for (_, done), outcome in zip(batch, outcomes):
+        if isinstance(outcome, Exception):
+            done.set_exception(outcome)
+        else:
+            done.set_result(outcome)

@@ -21,7 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from .feeds_list import refresh_after_rejection, refresh_due
 from .fetch import Outcome, Request
-from .group_commit import GroupCommit, commit_together
+from .group_commit import GroupCommit, commit_together, settle
 from .poll_workers import WorkerPool
 from .poll import PageProgress, PollReport, committed, first_request, read_source, reads_in_one_request
 from .services import Services
@@ -168,32 +168,30 @@ class Poller:
         committed; in a worker process, hand it over instead (see ``__init__``)."""
         if self._hand_over is not None:
             # The activities go along only for a WebSub ping: they cost the most to send.
-            sent = report if self._publisher.pings else replace(report, activities=())
+            sent = report if self._publisher.pings or not report.activities else replace(report, activities=())
             self._hand_over(source, self.services.store.prepare_poll(write), sent)
             result.set_result(sent)
             return
-        commit(write).add_done_callback(lambda saved: self._committed(source, report, saved, result))
+        commit(write).add_done_callback(lambda saved: self._committed(source, report, saved.exception() or saved.result(), result))
 
     def commit_handed_over(self, handed: list[tuple[SourceRow, PreparedPoll, PollReport, Future[PollReport]]]) -> None:
         """Commit, in this thread and together, polls that worker processes read (see
         ``poll_workers``): each (source, prepared write, report, result to settle)."""
-        batch = []
-        for source, prepared, report, result in handed:
-            saved: Future[int] = Future()
-            saved.add_done_callback(lambda saved, source=source, report=report, result=result: self._committed(source, report, saved, result))
-            batch.append((prepared, saved))
-        commit_together(self.services.store, batch)
+        outcomes = commit_together(self.services.store, [prepared for _, prepared, _, _ in handed])
+        for (source, _, report, result), outcome in zip(handed, outcomes):
+            self._committed(source, report, outcome, result)
 
-    def _committed(self, source: SourceRow, report: PollReport, saved: Future[int], result: Future[PollReport]) -> None:
-        """Runs once the poll's write is committed (or failed to be)."""
-        if saved.exception() is not None:
-            result.set_exception(saved.exception())
+    def _committed(self, source: SourceRow, report: PollReport, outcome: int | BaseException, result: Future[PollReport]) -> None:
+        """Runs once the poll's write is committed (``outcome``: its count of new
+        activities), or failed to be (the error)."""
+        if isinstance(outcome, BaseException):
+            result.set_exception(outcome)
             return
-        report = committed(source, report, saved.result())
+        report = committed(source, report, outcome)
         self._publisher.poll_committed(source, report)  # queued: never holds up polling
         # The activities were for the ping only: a cycle's reports must not keep every
         # activity of every source alive (memory would grow with the number of sources).
-        result.set_result(replace(report, activities=()))
+        result.set_result(replace(report, activities=()) if report.activities else report)
 
     def _done(self, source_id: int) -> None:
         with self._lock:
@@ -245,7 +243,7 @@ class _LoopWrites:
     def flush(self) -> None:
         batch, self._batch = self._batch, []
         if batch:
-            commit_together(self._store, batch)
+            settle(batch, commit_together(self._store, [write for write, _ in batch]))
 
 
 def _cancel_if_cancelled(lane: Future[None], results: list[Future[PollReport]]) -> None:

@@ -77,6 +77,10 @@ def prepare(dialect: Dialect, statement, keys: tuple[str, ...], rows: list[tuple
     if not rows:
         return None
     sql, names, positions, processors, positional = _prepared(dialect, statement, keys, as_executed)
+    if len(rows) == 1:  # a source's update after a poll: no values to share between rows
+        row = rows[0]
+        values = [row[position] if process is None else process(row[position]) for position, process in zip(positions, processors)]
+        return Rows(sql, [tuple(values)] if positional else [dict(zip(names, values))])
     given = list(zip(*rows))
     columns = []
     for position, process in zip(positions, processors):

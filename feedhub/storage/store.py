@@ -302,7 +302,7 @@ class Store:
         dialect = self.engine.dialect
         return PreparedPoll(
             # The new entries and activities are in the rows now: not carried twice.
-            replace(write, new_entries=(), activities=()),
+            replace(write, new_entries=(), activities=()) if write.new_entries or write.activities else write,
             tuple(key for key, _ in write.new_entries),
             _writes_entries(write),
             entries.new_rows(dialect, write.source_id, write.new_entries, write.poll.started_at),
