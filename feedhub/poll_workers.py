@@ -9,8 +9,8 @@ are dealt to at most ``MAX_PER_HOST`` workers, which share that limit, and the w
 share ``MAX_CONCURRENCY``.
 
 The workers read (fetch, parse, decide, and make the rows ready), and hand each poll's
-prepared write back to the main process, which commits them all, in batches (its group
-commit). One writer, because SQLite discards a connection's page cache whenever another
+prepared write back to the main process, where one thread receives from all workers and
+commits what came, in batches (``COMMIT_BATCH``, ``COMMIT_LINGER``). One writer, because SQLite discards a connection's page cache whenever another
 process has written: with every worker writing, each transaction began by reading its
 B-tree pages again, and two processes spent more CPU per source than one.
 
