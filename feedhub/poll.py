@@ -84,7 +84,7 @@ def poll_source(
 def committed(source: SourceRow, report: PollReport, added: int) -> PollReport:
     """The report of a poll once its write is committed, ``added`` activities of it new."""
     log.info("polled %s (%s): %s, %d new activities", source.url_display, source.kind.value, report.outcome.value, added)
-    return replace(report, new_activities=added)
+    return report if report.new_activities == added else replace(report, new_activities=added)
 
 
 def read_source(
