@@ -459,9 +459,14 @@ def hub():
     running.server.stop()
 
 
-def test_one_ping_per_change_of_a_public_channel(tmp_path, emulator, hub):
+# With poll processes, the workers hand their polls' activities to the main process, which pings.
+@pytest.mark.parametrize("processes", [1, 2])
+def test_one_ping_per_change_of_a_public_channel(tmp_path, emulator, hub, processes):
     settings = load_settings(
-        {"data_dir": tmp_path, "allow_private_networks": True, "base_url": "https://feeds.example.org/", "websub_hub": hub.server.url},
+        {
+            "data_dir": tmp_path, "allow_private_networks": True, "base_url": "https://feeds.example.org/",
+            "websub_hub": hub.server.url, "poll_processes": processes,
+        },
         environ={},
     )
     services = build_services(settings)
