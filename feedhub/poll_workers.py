@@ -42,9 +42,10 @@ from .urls import display_host, redact_text
 if TYPE_CHECKING:
     from multiprocessing.context import SpawnProcess
 
-# The main process's commit of the polls workers handed back, each (source, its prepared
-# write, its report, its result to settle once committed).
-Commit = Callable[[list[tuple[SourceRow, PreparedPoll, PollReport, Future[PollReport]]]], None]
+# A poll a worker handed back: (source, its prepared write, its report, its result to
+# settle once committed); the main process commits them with a ``Commit``.
+Handed = tuple[SourceRow, PreparedPoll, PollReport, Future[PollReport]]
+Commit = Callable[[list[Handed]], None]
 
 log = logging.getLogger(__name__)
 
@@ -134,10 +135,10 @@ class WorkerPool:
         threading.Thread(target=self._collect, args=(given, results), name="feedhub-workers", daemon=True).start()
 
     def _collect(self, given: list[tuple[_Worker, list[SourceRow]]], results: dict[int, Future[PollReport]]) -> None:
-        """Hand each worker its share, then commit what they hand back as it comes,
-        all that has come in one batch, until every poll has ended; release ``busy``.
-        One thread both receives and commits: while it commits, what the workers hand
-        back waits in the pipes, and their batches grow."""
+        """Hand each worker its share, then commit what they hand back, in batches
+        (``COMMIT_BATCH``, ``COMMIT_LINGER``), until every poll has ended; release
+        ``busy``. One thread both receives and commits: while it commits, what the
+        workers hand back waits in the pipes, and their batches grow."""
         sources = {source.id: source for _, share in given for source in share}
         pending: dict[Connection, set[int]] = {}
         workers: dict[Connection, _Worker] = {}
@@ -148,7 +149,7 @@ class WorkerPool:
                     workers[worker.pipe] = worker
                 else:
                     worker.lost([source.id for source in share], results)
-            handed: list = []
+            handed: list[Handed] = []
             oldest = 0.0  # when the oldest of ``handed`` came
             while pending:
                 # Waits for more only as long as the oldest may still wait.

@@ -22,7 +22,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from .feeds_list import refresh_after_rejection, refresh_due
 from .fetch import Outcome, Request
 from .group_commit import GroupCommit, commit_together, settle
-from .poll_workers import WorkerPool
+from .poll_workers import Handed, WorkerPool
 from .poll import PageProgress, PollReport, committed, first_request, read_source, reads_in_one_request
 from .services import Services
 from .storage import Store
@@ -174,7 +174,7 @@ class Poller:
             return
         commit(write).add_done_callback(lambda saved: self._committed(source, report, saved.exception() or saved.result(), result))
 
-    def commit_handed_over(self, handed: list[tuple[SourceRow, PreparedPoll, PollReport, Future[PollReport]]]) -> None:
+    def commit_handed_over(self, handed: list[Handed]) -> None:
         """Commit, in this thread and together, polls that worker processes read (see
         ``poll_workers``): each (source, prepared write, report, result to settle)."""
         outcomes = commit_together(self.services.store, [prepared for _, prepared, _, _ in handed])
