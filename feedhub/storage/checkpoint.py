@@ -59,6 +59,9 @@ class Checkpointer:
         while not self._stop.wait(CHECK_EVERY):
             try:
                 if not self._copied.is_set() and os.path.getsize(self._wal) > WAL_LIMIT and self.checkpoint() > START_OVER_AT:
+                    # Again, for what was written during that copy: the writer is left
+                    # with what is written during this shorter one.
+                    self.checkpoint()
                     self._copied.set()
             except FileNotFoundError:
                 continue  # no log yet, or the last connection closed and removed it
