@@ -10,9 +10,10 @@ share ``MAX_CONCURRENCY``.
 
 The workers read (fetch, parse, decide, and make the rows ready), and hand each poll's
 prepared write back to the main process, where one thread receives from all workers and
-commits what came, in batches (``COMMIT_BATCH``, ``COMMIT_LINGER``). One writer, because SQLite discards a connection's page cache whenever another
-process has written: with every worker writing, each transaction began by reading its
-B-tree pages again, and two processes spent more CPU per source than one.
+commits what came, in batches (``COMMIT_BATCH``, ``COMMIT_LINGER``). One writer, because
+SQLite discards a connection's page cache whenever another process has written: with
+every worker writing, each transaction began by reading its B-tree pages again, and two
+processes spent more CPU per source than one.
 
 Workers are started once (``spawn``: the polling process has threads, which ``fork``
 would copy mid-flight) and hand each poll back as it ends, so progress and the
