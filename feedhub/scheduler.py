@@ -41,9 +41,9 @@ TICK_SECONDS = 5
 LOOP_BATCH = 64  # writes a loop of transfers commits at once
 LOOP_LINGER = 0.2  # seconds a loop's write may wait for others to share its commit
 # The collector's thresholds in a polling process. A cycle keeps every due source's row,
-# result and report alive until it ends, and with the defaults (700, 10, 10) these made
-# each cycle of 10,000 sources set off a dozen full collections that walked them all:
-# 40% of the main process's CPU on a cycle of 304s. A young collection every 50,000
+# result and report alive until it ends, and with the defaults (700, 10, 10) each cycle
+# of 10,000 sources set off about four full collections that walked them all: 40% of
+# the main process's CPU on a cycle of 304s. A young collection every 50,000
 # allocations lets a poll's short-lived objects die young, and the old are rarely walked.
 COLLECTOR_THRESHOLDS = (50_000, 20, 10)
 
