@@ -62,6 +62,9 @@ _MAX_IDLE_RUNS = 16  # multi handles kept between runs (one per thread fetching 
 # headers; then the transfer ends without it (and its connection closes).
 _DRAIN_WAIT = 0.05
 _SWEEP_EVERY = 0.05
+# Requests waiting for slots are tried again once a transfer of the loop has ended, and
+# at least this often for slots that other callers hold (seconds).
+_RETRY_EVERY = 0.005
 # What a name resolved to is used again for this long: a loop of thousands of sources on
 # a few hosts would otherwise wait on DNS for each. Each use is judged again.
 _RESOLVED_SECONDS = 30.0
@@ -426,6 +429,8 @@ class _Run:
         self.exhausted = False
         self.max_concurrency = max(1, max_concurrency)
         self.waiting: deque[Request] = deque()  # whose slots were taken
+        self.slot_freed = False  # one of this loop's transfers ended: its slots are free
+        self.next_retry = 0.0
         self.running: dict[pycurl.Curl, _Transfer] = {}
         self.done: deque[tuple[object, FetchResult]] = deque()
         self.next_sweep = 0.0
@@ -460,21 +465,25 @@ class _Run:
     # -- starting -----------------------------------------------------------------------
 
     def _start_more(self) -> None:
-        # Those waiting for slots first, in order; then new requests.
-        for _ in range(len(self.waiting)):
-            if len(self.running) >= self.max_concurrency:
-                return
-            request = self.waiting.popleft()
-            if not self._start(request):
-                self.waiting.append(request)
-        while len(self.running) < self.max_concurrency and not self.exhausted:
+        # Those waiting for slots first, in order, once a slot may have come free: trying
+        # them at every turn of the loop cost more than the polls themselves when one host
+        # had fewer slots than the loop had room. Then new requests, while few wait: a
+        # host that is full does not make the loop read the caller's whole list.
+        if self.waiting and (self.slot_freed or time.monotonic() >= self.next_retry):
+            self.slot_freed = False
+            self.next_retry = time.monotonic() + _RETRY_EVERY
+            for _ in range(len(self.waiting)):
+                if len(self.running) >= self.max_concurrency:
+                    return
+                request = self.waiting.popleft()
+                if not self._start(request):
+                    self.waiting.append(request)
+        while len(self.running) < self.max_concurrency and not self.exhausted and len(self.waiting) < 4 * self.max_concurrency:
             request = next(self.requests, None)
             if request is None:
                 self.exhausted = True
             elif not self._start(request):
                 self.waiting.append(request)
-                if len(self.waiting) > 4 * self.max_concurrency:
-                    return  # a host that is full: don't read the caller's whole list meanwhile
 
     def _start(self, request: Request) -> bool:
         """Start ``request`` if its slots are free (False if not)."""
@@ -594,6 +603,7 @@ class _Run:
     def _finish(self, transfer: _Transfer, result: FetchResult) -> None:
         transfer.chunks = transfer.lines = []  # the idle handle's callbacks still point here
         _release(transfer.request)
+        self.slot_freed = True
         if transfer.remaining() <= 0 and result.outcome is not Outcome.TIMEOUT:
             # Whatever it was doing when the deadline passed (a close-delimited body cut
             # short looks complete), a fetch that outlived it is a timeout.

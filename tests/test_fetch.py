@@ -299,6 +299,26 @@ def test_fetch_many_gives_every_result_once_and_holds_each_slot_while_it_runs(or
     assert got == {"ok": Outcome.OK, "gone": Outcome.GONE, "bad": Outcome.INVALID_URL, "looping": Outcome.TOO_MANY_REDIRECTS, "free": Outcome.OK}
 
 
+def test_a_full_host_does_not_make_the_loop_read_the_callers_whole_list(origin, fetcher):
+    # One slot for the host, room for four in the loop: the others wait, and the loop
+    # reads the caller's requests only a few ahead of what it has ended.
+    slot = threading.BoundedSemaphore(1)
+    read = 0
+
+    def requests():
+        nonlocal read
+        for n in range(120):
+            read += 1
+            yield fetch_module.Request(n, origin + "feed", slots=(slot,))
+
+    ahead = []
+    for count, (_, result) in enumerate(fetcher.fetch_many(requests(), 4), start=1):
+        assert result.outcome is Outcome.OK
+        ahead.append(read - count)
+    assert len(ahead) == 120
+    assert max(ahead) <= 4 * 4 + 4
+
+
 def test_a_caller_that_stops_early_gives_the_slots_back(origin, fetcher):
     slot = threading.BoundedSemaphore(3)
     requests = [fetch_module.Request(0, origin + "feed", slots=(slot,))] + [fetch_module.Request(n, origin + "slow", slots=(slot,)) for n in (1, 2)]
