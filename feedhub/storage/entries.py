@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection, Dialect
 
 from ..models import Entry, Kind
@@ -14,9 +14,16 @@ from .dialect import Rows, prepare, upsert, write as write_rows
 from .schema import accounts, entries, sources
 
 
+# Read at every poll of a source that has entries: built once, given parameters
+# (building the statement cost more than running it).
+_PRESENT = select(entries.c.key, entries.c.data).where(entries.c.source_id == bindparam("source_id"), entries.c.present.is_(True))
+_BY_KEYS = select(entries.c.key, entries.c.data).where(
+    entries.c.source_id == bindparam("source_id"), entries.c.key.in_(bindparam("keys", expanding=True))
+)
+
+
 def present(conn: Connection, source_id: int) -> dict[str, Entry]:
-    query = select(entries.c.key, entries.c.data).where(entries.c.source_id == source_id, entries.c.present.is_(True))
-    return {r.key: load_entry(r.data) for r in conn.execute(query)}
+    return {r.key: load_entry(r.data) for r in conn.execute(_PRESENT, {"source_id": source_id})}
 
 
 def count_present(conn: Connection, source_id: int) -> int:
@@ -38,9 +45,8 @@ def present_of_kind(conn: Connection, kind: Kind) -> list[tuple[str, Entry]]:
 def by_keys(conn: Connection, source_id: int, keys: list[str]) -> dict[str, Entry]:
     found: dict[str, Entry] = {}
     for start in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
-        chunk = keys[start : start + 500]
-        query = select(entries.c.key, entries.c.data).where(entries.c.source_id == source_id, entries.c.key.in_(chunk))
-        found.update({r.key: load_entry(r.data) for r in conn.execute(query)})
+        rows = conn.execute(_BY_KEYS, {"source_id": source_id, "keys": keys[start : start + 500]})
+        found.update({r.key: load_entry(r.data) for r in rows})
     return found
 
 
