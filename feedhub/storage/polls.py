@@ -45,7 +45,7 @@ def add_many(conn: Connection, rows: list[PollRow], keep: int) -> None:
     doomed = [{"source_id": source_id, "count": count - keep} for source_id, count in held.items() if count > keep]
     if doomed:
         conn.execute(_DROP_OLDEST, doomed)
-    conn.execute(_SET_LOGGED, [{"_id": source_id, "logged": min(count, keep)} for source_id, count in held.items()])
+    execute_many(conn, _SET_LOGGED, ("_id", "logged"), [(source_id, min(count, keep)) for source_id, count in held.items()])
 
 
 def recent(conn: Connection, source_id: int, limit: int = 20) -> list[PollRow]:
