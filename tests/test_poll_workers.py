@@ -196,3 +196,26 @@ def test_a_full_batch_of_reports_goes_at_once(monkeypatch):
         assert ours.poll(10) and ours.recv() == [(1, None, None), (2, None, None)]
     finally:
         reports.close()
+
+
+def test_what_waits_to_be_sent_is_bounded_by_its_rows(monkeypatch):
+    # A new feed's rows weigh on the worker's memory, a 304's report hardly: the bound
+    # counts rows, so a heavy report makes the next one wait, light ones do not.
+    from multiprocessing import Pipe
+
+    from feedhub import poll_workers
+
+    monkeypatch.setattr(poll_workers._Reports, "REPORT_EVERY", 600.0)
+    monkeypatch.setattr(poll_workers._Reports, "MAX_WAITING", 10)
+    ours, theirs = Pipe()
+    reports = poll_workers._Reports(theirs)
+    try:
+        reports.add((1, None, None), rows=10)
+        reports.add((2, None, None))  # waits until the heavy one is sent
+        assert ours.poll(10) and ours.recv() == [(1, None, None)]
+        for source_id in range(3, 11):
+            reports.add((source_id, None, None))
+        assert not ours.poll(0.2)  # nine light ones: below the bound, held for the batch
+    finally:
+        reports.close()
+    assert ours.recv() == [(n, None, None) for n in range(2, 11)]
