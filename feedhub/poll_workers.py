@@ -262,7 +262,7 @@ def _serve(settings: Settings, pipe: Connection, on_page: PageProgress | None, l
     reports = _Reports(pipe)
     poller = Poller(
         services, on_page=on_page,
-        hand_over=lambda source, prepared, report: reports.add((source.id, (prepared, report), None), _rows(prepared)),
+        hand_over=lambda source, prepared, report: reports.add((source.id, (prepared, report), None), _weight(prepared)),
     )
     pipe.send(_READY)
 
@@ -293,7 +293,7 @@ def _serve(settings: Settings, pipe: Connection, on_page: PageProgress | None, l
         services.close()
 
 
-def _rows(prepared: PreparedPoll) -> int:
+def _weight(prepared: PreparedPoll) -> int:
     """What a prepared poll weighs while it waits to be sent: one, and its new rows."""
     new = (prepared.new_entries, prepared.new_activities.rows)
     return 1 + sum(len(rows.params) for rows in new if rows is not None)

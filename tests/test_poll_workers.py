@@ -158,64 +158,53 @@ def test_a_worker_that_dies_mid_cycle_fails_only_its_own_polls(tmp_path):
             services.close()
 
 
-def test_a_shares_last_report_goes_at_once_the_others_in_batches(monkeypatch):
+@pytest.fixture
+def reports(monkeypatch):
+    """A worker's ``_Reports`` over a pipe, whose batches would wait for ever (only a
+    full batch or ``send_now`` sends), and the pipe's other end."""
     from multiprocessing import Pipe
 
     from feedhub import poll_workers
 
-    monkeypatch.setattr(poll_workers._Reports, "REPORT_EVERY", 600.0)  # batches would wait for ever
+    monkeypatch.setattr(poll_workers._Reports, "REPORT_EVERY", 600.0)
     ours, theirs = Pipe()
-    reports = poll_workers._Reports(theirs)
-    try:
-        reports.add((1, None, None))
-        reports.add((2, None, None))
-        assert not ours.poll(0.2)  # held for the batch
-        reports.add((3, None, None))
-        reports.send_now()
-        assert ours.poll(10) and ours.recv() == [(1, None, None), (2, None, None), (3, None, None)]
-    finally:
-        reports.close()
+    made = poll_workers._Reports(theirs)
+    yield made, ours
+    made.close()
 
 
-def test_a_full_batch_of_reports_goes_at_once(monkeypatch):
+def test_a_shares_last_report_goes_at_once_the_others_in_batches(reports):
+    reports, ours = reports
+    reports.add((1, None, None))
+    reports.add((2, None, None))
+    assert not ours.poll(0.2)  # held for the batch
+    reports.add((3, None, None))
+    reports.send_now()
+    assert ours.poll(10) and ours.recv() == [(1, None, None), (2, None, None), (3, None, None)]
+
+
+def test_a_full_batch_of_reports_goes_at_once(reports, monkeypatch):
     # The worker waits rather than keep more than MAX_WAITING reports (the main process
     # is behind): a full batch is sent without the batching wait.
-    from multiprocessing import Pipe
-
-    from feedhub import poll_workers
-
-    monkeypatch.setattr(poll_workers._Reports, "REPORT_EVERY", 600.0)
-    monkeypatch.setattr(poll_workers._Reports, "MAX_WAITING", 2)
-    ours, theirs = Pipe()
-    reports = poll_workers._Reports(theirs)
-    try:
-        reports.add((1, None, None))
-        reports.add((2, None, None))
-        assert not ours.poll(0.2)  # not full yet: held for the batch
-        reports.add((3, None, None))  # waits until the first two are sent
-        assert ours.poll(10) and ours.recv() == [(1, None, None), (2, None, None)]
-    finally:
-        reports.close()
+    reports, ours = reports
+    monkeypatch.setattr(reports, "MAX_WAITING", 2)
+    reports.add((1, None, None))
+    reports.add((2, None, None))
+    assert not ours.poll(0.2)  # not full yet: held for the batch
+    reports.add((3, None, None))  # waits until the first two are sent
+    assert ours.poll(10) and ours.recv() == [(1, None, None), (2, None, None)]
 
 
-def test_what_waits_to_be_sent_is_bounded_by_its_rows(monkeypatch):
+def test_what_waits_to_be_sent_is_bounded_by_its_rows(reports, monkeypatch):
     # A new feed's rows weigh on the worker's memory, a 304's report hardly: the bound
     # counts rows, so a heavy report makes the next one wait, light ones do not.
-    from multiprocessing import Pipe
-
-    from feedhub import poll_workers
-
-    monkeypatch.setattr(poll_workers._Reports, "REPORT_EVERY", 600.0)
-    monkeypatch.setattr(poll_workers._Reports, "MAX_WAITING", 10)
-    ours, theirs = Pipe()
-    reports = poll_workers._Reports(theirs)
-    try:
-        reports.add((1, None, None), rows=10)
-        reports.add((2, None, None))  # waits until the heavy one is sent
-        assert ours.poll(10) and ours.recv() == [(1, None, None)]
-        for source_id in range(3, 11):
-            reports.add((source_id, None, None))
-        assert not ours.poll(0.2)  # nine light ones: below the bound, held for the batch
-    finally:
-        reports.close()
+    reports, ours = reports
+    monkeypatch.setattr(reports, "MAX_WAITING", 10)
+    reports.add((1, None, None), rows=10)
+    reports.add((2, None, None))  # waits until the heavy one is sent
+    assert ours.poll(10) and ours.recv() == [(1, None, None)]
+    for source_id in range(3, 11):
+        reports.add((source_id, None, None))
+    assert not ours.poll(0.2)  # nine light ones: below the bound, held for the batch
+    reports.close()
     assert ours.recv() == [(n, None, None) for n in range(2, 11)]
