@@ -12,6 +12,7 @@ from feedhub.subscribe import add_url
 from feedhub.web import create_app
 
 from .postgres import postgres_server
+from . import test_save_polls
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +69,13 @@ def test_schema_is_created_once_and_recorded(database_url):
     finally:
         first.close()
         second.close()
+
+
+def test_stored_entries_are_found_by_key_on_postgresql(tmp_path):
+    # The lookup runs through the driver, whose parameters PostgreSQL spells its own way.
+    with postgres_server() as url:
+        services = build_services(load_settings({"data_dir": tmp_path, "database_url": url}, environ={}))
+        try:
+            test_save_polls.test_the_stored_entries_are_found_among_any_number_of_keys(services)
+        finally:
+            services.close()

@@ -6,11 +6,11 @@ import dataclasses
 import sqlite3
 from datetime import timedelta
 
-from feedhub.models import Kind
+from feedhub.models import Entry, Kind
 from feedhub.storage import store as store_module
 from feedhub.storage.rows import NewSource
 from feedhub.storage.store import PAUSED_FOR_TOKENS
-from tests.test_web import T0, poll
+from tests.test_web import BRAVEHEART, T0, poll
 
 
 def _two_sources(store):
@@ -46,6 +46,25 @@ def test_a_move_is_not_undone_by_its_own_update(services):
     store.save_polls([moved, poll(other.id, other.account_id, (), at=T0)])
     source = store.source(one.id)
     assert (source.url, source.moved_to, source.moved_count) == (target, None, 0)
+
+
+# What a poll compares its snapshot with: the stored entries of the keys it saw.
+
+
+def test_the_stored_entries_are_found_among_any_number_of_keys(services):
+    store = services.store
+    one, other = _two_sources(store)
+    stored = {f"urn:e:{n}": Entry(f"urn:e:{n}", Kind.OTHER, BRAVEHEART, T0 + timedelta(hours=n)) for n in range(600)}
+    first = dataclasses.replace(poll(one.id, one.account_id, (), at=T0, last_success_at=T0), new_entries=tuple(stored.items()))
+    # The other source's entries, under the same keys, are not this one's.
+    theirs = {"urn:e:1": dataclasses.replace(stored["urn:e:1"], summary="theirs")}
+    store.save_polls([first, dataclasses.replace(poll(other.id, other.account_id, (), at=T0, last_success_at=T0), new_entries=tuple(theirs.items()))])
+    source = store.source(one.id)
+    # Counts that the lookup pads (3 to 4), that it takes as they are (1, 256), and
+    # that it splits (1,200 keys: more than SQLite's bound parameters allow at once).
+    for asked in (["urn:e:7"], ["urn:e:1", "urn:e:2", "urn:none"], [f"urn:e:{n}" for n in range(256)], [f"urn:e:{n}" for n in range(-600, 600)], []):
+        assert store.previous_entries(source, asked) == {key: stored[key] for key in asked if key in stored}
+    assert store.previous_entries(store.source(other.id), ["urn:e:1", "urn:e:2"]) == theirs
 
 
 # The poll log: the oldest polls make room, however the polls are batched, and the

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Iterable
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -113,6 +114,17 @@ def write_all(conn: Connection, rows: list[Rows]) -> None:
         run = rows[start:end]
         write(conn, run[0] if len(run) == 1 else Rows(run[0].sql, [params for r in run for params in r.params]))
         start = end
+
+
+def read(conn: Connection, statement, keys: tuple[str, ...], values: tuple) -> Iterable[tuple]:
+    """The rows of ``statement``, a query built once, with ``values`` for its ``keys``:
+    converted as ``prepare`` does and run on the driver's own connection, for the reads
+    of every poll. A worker polling 10,000 feeds spent more in SQLAlchemy's execution
+    of a lookup of stored entries (315 µs of CPU a poll, 240 µs through
+    ``exec_driver_sql``) than in SQLite's (145 µs this way)."""
+    sql, names, positions, processors, positional = _prepared(conn.dialect, statement, keys, True)
+    params = [values[position] if process is None else process(values[position]) for position, process in zip(positions, processors)]
+    return conn.connection.driver_connection.execute(sql, tuple(params) if positional else dict(zip(names, params)))
 
 
 def execute_many(conn: Connection, statement, keys: tuple[str, ...], rows: list[tuple]) -> None:

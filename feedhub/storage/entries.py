@@ -3,27 +3,25 @@ source's window (feedhub is the history the source does not keep)."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Iterable
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.engine import Connection, Dialect
 
 from ..models import Entry, Kind
 from .codec import dump, load_entry
-from .dialect import Rows, prepare, upsert, write as write_rows
+from .dialect import Rows, prepare, read, upsert, write as write_rows
 from .schema import accounts, entries, sources
 
 
 # Read at every poll of a source that has entries: built once, given parameters
-# (building the statement cost more than running it).
+# (building the statement cost more than running it), and run through the driver.
 _PRESENT = select(entries.c.key, entries.c.data).where(entries.c.source_id == bindparam("source_id"), entries.c.present.is_(True))
-_BY_KEYS = select(entries.c.key, entries.c.data).where(
-    entries.c.source_id == bindparam("source_id"), entries.c.key.in_(bindparam("keys", expanding=True))
-)
 
 
 def present(conn: Connection, source_id: int) -> dict[str, Entry]:
-    return {r.key: load_entry(r.data) for r in conn.execute(_PRESENT, {"source_id": source_id})}
+    return {key: load_entry(data) for key, data in read(conn, _PRESENT, ("source_id",), (source_id,))}
 
 
 def count_present(conn: Connection, source_id: int) -> int:
@@ -45,9 +43,24 @@ def present_of_kind(conn: Connection, kind: Kind) -> list[tuple[str, Entry]]:
 def by_keys(conn: Connection, source_id: int, keys: list[str]) -> dict[str, Entry]:
     found: dict[str, Entry] = {}
     for start in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
-        rows = conn.execute(_BY_KEYS, {"source_id": source_id, "keys": keys[start : start + 500]})
-        found.update({r.key: load_entry(r.data) for r in rows})
+        part = keys[start : start + 500]
+        # Padded with its last key to a power of two: a few statements serve every count.
+        size = min(500, 1 << (len(part) - 1).bit_length())
+        query, names = _by_keys(size)
+        values = (source_id, *part, *[part[-1]] * (size - len(part)))
+        found.update({key: load_entry(data) for key, data in read(conn, query, names, values)})
     return found
+
+
+@lru_cache(maxsize=16)
+def _by_keys(count: int) -> tuple[Select, tuple[str, ...]]:
+    """The lookup of ``count`` keys, and its parameters' names, built once (an
+    expanding ``IN`` is built again at every execution)."""
+    names = tuple(f"key_{n}" for n in range(count))
+    query = select(entries.c.key, entries.c.data).where(
+        entries.c.source_id == bindparam("source_id"), entries.c.key.in_([bindparam(name) for name in names])
+    )
+    return query, ("source_id", *names)
 
 
 def new_rows(dialect: Dialect, source_id: int, new: Iterable[tuple[str, Entry]], now: datetime) -> Rows | None:
