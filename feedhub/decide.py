@@ -85,7 +85,7 @@ from feedhub.models import Activity, Entry, Kind, Snapshot, Verb
 
 UNDATED = "undated"
 PREDICTION_STEP = 0.5  # half a star: a smaller move of a predicted rating is not news
-_TAG_PREFIX = "tag:feedhub,2026:activity:"
+TAG_PREFIX = "tag:feedhub,2026:activity:"  # every activity id: this, then 32 hex digits
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def activity_id(account_key: str, verb: Verb, title_key: str, detail: str, occur
     parts = (account_key, verb.value, title_key, detail, occurrence)
     encoded = "[" + ", ".join(map(encode_basestring, parts)) + "]"
     digest = hashlib.sha256(encoded.encode("utf-8")).hexdigest()[:32]
-    return f"{_TAG_PREFIX}{digest}"
+    return f"{TAG_PREFIX}{digest}"
 
 
 def decide(

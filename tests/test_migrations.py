@@ -4,11 +4,12 @@ from __future__ import annotations
 import sqlite3
 from datetime import timedelta
 
+from feedhub.decide import TAG_PREFIX
 from feedhub.models import Kind
 from feedhub.services import build_services
 from feedhub.storage.rows import NewSource
 from feedhub.storage.schema import SCHEMA_VERSION
-from tests.test_web import T0, poll
+from tests.test_web import HOME, T0, poll
 
 
 def _as_version(settings, version: int, *dropped: str) -> None:
@@ -31,13 +32,13 @@ def test_a_version_1_database_gains_the_body_digest_and_keeps_its_sources(settin
 
     reopened = build_services(settings)
     try:
-        assert reopened.store.schema_version == SCHEMA_VERSION == 3
+        assert reopened.store.schema_version == SCHEMA_VERSION == 4
         assert [(s.account_name, s.url, s.body_digest) for s in reopened.store.sources()] == [("old", feed, None)]
     finally:
         reopened.close()
     db = sqlite3.connect(settings.data_dir / "feedhub.db")
     assert "body_digest" in {row[1] for row in db.execute("PRAGMA table_info(sources)")}
-    assert db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == ("3",)
+    assert db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == ("4",)
     db.close()
 
 
@@ -54,3 +55,29 @@ def test_a_version_2_database_counts_the_poll_log_of_each_source(settings):
     db = sqlite3.connect(settings.data_dir / "feedhub.db")
     assert db.execute("SELECT id, poll_count FROM sources ORDER BY id").fetchall() == [(s.id, n) for s, n in zip(made, (2, 3, 0))]
     db.close()
+
+
+def test_a_version_3_database_keeps_its_activities_under_their_short_keys(settings):
+    services = build_services(settings)
+    feed = "https://feeds.example/old.atom"
+    _, (source,) = services.store.add_account("home", "user-home", None, [NewSource(feed, feed, "Old", Kind.OTHER)], 60, T0)
+    services.store.save_polls([poll(source.id, source.account_id, tuple(HOME), at=T0)])
+    services.close()
+    _as_version(settings, 3)
+    db = sqlite3.connect(settings.data_dir / "feedhub.db")
+    with db:  # as version 3 stored them: the whole tag: URI
+        db.execute("UPDATE activities SET id = ? || id", (TAG_PREFIX,))
+    db.close()
+
+    reopened = build_services(settings)
+    try:
+        db = sqlite3.connect(settings.data_dir / "feedhub.db")
+        stored = sorted(row[0] for row in db.execute("SELECT id FROM activities"))
+        db.close()
+        assert stored == sorted(a.id.removeprefix(TAG_PREFIX) for a in HOME) and all(len(key) == 32 for key in stored)
+        # The feeds still show the whole ids, and the same activities are not new again.
+        assert [a for _, a in reopened.store.activities(limit=10)] == HOME
+        assert reopened.store.save_poll(poll(source.id, source.account_id, tuple(HOME), at=T0 + timedelta(minutes=1))) == 0
+        assert reopened.store.activity_count() == len(HOME)
+    finally:
+        reopened.close()

