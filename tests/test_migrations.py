@@ -65,15 +65,19 @@ def test_a_version_3_database_keeps_its_activities_under_their_short_keys(settin
     services.close()
     _as_version(settings, 3)
     db = sqlite3.connect(settings.data_dir / "feedhub.db")
-    with db:  # as version 3 stored them: the whole tag: URI
+    with db:  # as version 3 stored them: the whole tag: URI, in the time index too
         db.execute("UPDATE activities SET id = ? || id", (TAG_PREFIX,))
+        db.execute("DROP INDEX ix_activities_time")
+        db.execute("CREATE INDEX ix_activities_time ON activities (occurred_at, id)")
     db.close()
 
     reopened = build_services(settings)
     try:
         db = sqlite3.connect(settings.data_dir / "feedhub.db")
         stored = sorted(row[0] for row in db.execute("SELECT id FROM activities"))
+        indexed = [row[2] for row in db.execute("PRAGMA index_info(ix_activities_time)")]
         db.close()
+        assert indexed == ["occurred_at"]
         assert stored == sorted(a.id.removeprefix(TAG_PREFIX) for a in HOME) and all(len(key) == 32 for key in stored)
         # The feeds still show the whole ids, and the same activities are not new again.
         assert [a for _, a in reopened.store.activities(limit=10)] == HOME

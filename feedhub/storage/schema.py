@@ -158,7 +158,9 @@ activities = Table(
     Column("occurred_at", UTCDateTime(), nullable=False),
     Column("data", Text, nullable=False),  # the Activity as JSON
     Column("created_at", UTCDateTime(), nullable=False),
-    Index("ix_activities_time", "occurred_at", "id"),
+    # Time alone: the merge's order (newest first, then by id, ascending) cannot use an id
+    # after it, which made the index half again as large.
+    Index("ix_activities_time", "occurred_at"),
     Index("ix_activities_account_time", "account_id", "occurred_at"),
     # "Also watched by": who did what to a page's titles, read from the index alone.
     Index("ix_activities_title", "title_key", "verb", "account_id"),
@@ -230,18 +232,21 @@ def _add_poll_count(conn: Connection) -> None:
     conn.execute(text("UPDATE sources SET poll_count = (SELECT count(*) FROM polls WHERE polls.source_id = sources.id)"))
 
 
-def _store_activity_ids_without_prefix(conn: Connection) -> None:
-    # The prefix every id had until then (decide.TAG_PREFIX); see activities.stored_id.
-    prefix = "tag:feedhub,2026:activity:"
+def _shorten_activity_keys(conn: Connection) -> None:
+    """The activities' indexes made smaller (see ``activities.stored_id`` and the time
+    index above): 7 s for 250,000 activities here."""
+    conn.execute(text("DROP INDEX ix_activities_time"))  # first: the update then has one index less to keep
+    prefix = "tag:feedhub,2026:activity:"  # what every id began with until then (decide.TAG_PREFIX)
     conn.execute(
         text("UPDATE activities SET id = substr(id, :start) WHERE id LIKE :pattern"),
         {"start": len(prefix) + 1, "pattern": prefix + "%"},
     )
+    conn.execute(text("CREATE INDEX ix_activities_time ON activities (occurred_at)"))
 
 
 # Migrations from version N to N+1, in order. Version 1 is the initial schema.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
-    1: _add_body_digest, 2: _add_poll_count, 3: _store_activity_ids_without_prefix,
+    1: _add_body_digest, 2: _add_poll_count, 3: _shorten_activity_keys,
 }
 
 
