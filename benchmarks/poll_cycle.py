@@ -7,8 +7,9 @@ them on loopback with nginx (which answers ETag/Last-Modified conditionals and i
 faster than any client here, so it measures the client), and measures in separate
 processes, so each has its own CPU and memory figures:
 
-- feedhub: a cold cycle (first poll, all 200), a warm cycle (all 304; the median of three,
-  the tools taking turns) and a cycle where 10% of the files changed, with ``--processes`` poll processes (default: one per CPU;
+- feedhub: a cold cycle (first poll, all 200), a warm cycle (all 304) and a cycle where
+  10% of the files changed (the same tenth, changed again before each run; the warm and
+  changed figures are medians of three, the tools taking turns), with ``--processes`` poll processes (default: one per CPU;
   their CPU time and peak memory are counted with the main process's) and, for
   comparison, with one process;
 - reader (PyPI), ``update_feeds(workers=8)``: the same three cycles;
@@ -44,7 +45,7 @@ ENTRIES_PER_FEED = 25
 CHANGED_SHARE = 0.10
 READER_WORKERS = 8
 FEEDHUB = "feedhub"
-WARM_RUNS = 3  # warm cycles per tool and size; the median is reported
+RUNS = 3  # warm and changed cycles per tool and size; the median is reported
 FEEDHUB_ONE = "feedhub, 1 process"
 
 
@@ -339,11 +340,11 @@ def bench_size(size: int, work: Path, results: list[Cycle], ceilings: dict) -> N
             runners[FEEDHUB_ONE] = Runner("feedhub", str(opml), str(work / f"feedhub1-{size}"), "1")
         changed = range(0, size, int(1 / CHANGED_SHARE))
         for label in ("cold", "warm", "changed"):
-            if label == "changed":
-                write_feeds(feeds, size, generation=1, only=changed)
-            # A warm cycle changes nothing, so it is run WARM_RUNS times, the tools taking
-            # turns, and the median kept: a shared machine's noise is as large as some gaps.
-            runs = _taking_turns(runners, label, WARM_RUNS if label == "warm" else 1)
+            # The warm and changed cycles are run RUNS times, the tools taking turns, and
+            # the median kept: a shared machine's noise is as large as some gaps. Before
+            # each round of changed cycles, the same tenth of the files changes again.
+            before = (lambda round: write_feeds(feeds, size, generation=round + 1, only=changed)) if label == "changed" else None
+            runs = _taking_turns(runners, label, 1 if label == "cold" else RUNS, before)
             for tool, measured in runs.items():
                 data = sorted(measured, key=lambda d: d["seconds"])[len(measured) // 2]
                 results.append(Cycle(tool, "nginx", size, label, data["seconds"], data["cpu_seconds"], data["peak_mib"], data["ok"]))
@@ -361,10 +362,13 @@ def bench_size(size: int, work: Path, results: list[Cycle], ceilings: dict) -> N
         shutil.rmtree(feeds, ignore_errors=True)
 
 
-def _taking_turns(runners: dict[str, Runner], label: str, times: int) -> dict[str, list[dict]]:
-    """Run cycle ``label`` ``times`` times on each runner, one after the other in turn."""
+def _taking_turns(runners: dict[str, Runner], label: str, times: int, before=None) -> dict[str, list[dict]]:
+    """Run cycle ``label`` ``times`` times on each runner, one after the other in turn;
+    ``before(round)``, if given, before each round."""
     runs: dict[str, list[dict]] = {tool: [] for tool in runners}
-    for _ in range(times):
+    for round in range(times):
+        if before is not None:
+            before(round)
         for tool, runner in runners.items():
             runs[tool].append(runner.cycle(label))
     return runs
