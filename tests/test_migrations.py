@@ -57,7 +57,7 @@ def test_a_version_2_database_counts_the_poll_log_of_each_source(settings):
     db.close()
 
 
-def test_a_version_3_database_keeps_its_activities_under_their_short_keys(settings):
+def test_a_version_3_database_keeps_its_activities_under_their_short_keys(settings, caplog):
     services = build_services(settings)
     feed = "https://feeds.example/old.atom"
     _, (source,) = services.store.add_account("home", "user-home", None, [NewSource(feed, feed, "Old", Kind.OTHER)], 60, T0)
@@ -72,6 +72,7 @@ def test_a_version_3_database_keeps_its_activities_under_their_short_keys(settin
     db.close()
 
     reopened = build_services(settings)
+    assert "upgrading the database from schema version 3 to 4" in caplog.text
     try:
         db = sqlite3.connect(settings.data_dir / "feedhub.db")
         stored = sorted(row[0] for row in db.execute("SELECT id FROM activities"))
