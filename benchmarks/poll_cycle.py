@@ -343,7 +343,7 @@ def bench_size(size: int, work: Path, results: list[Cycle], ceilings: dict) -> N
             # The warm and changed cycles are run RUNS times, the tools taking turns, and
             # the median kept: a shared machine's noise is as large as some gaps. Before
             # each round of changed cycles, the same tenth of the files changes again.
-            before = (lambda round: write_feeds(feeds, size, generation=round + 1, only=changed)) if label == "changed" else None
+            before = (lambda turn: write_feeds(feeds, size, generation=turn + 1, only=changed)) if label == "changed" else None
             runs = _taking_turns(runners, label, 1 if label == "cold" else RUNS, before)
             for tool, measured in runs.items():
                 data = sorted(measured, key=lambda d: d["seconds"])[len(measured) // 2]
@@ -364,11 +364,11 @@ def bench_size(size: int, work: Path, results: list[Cycle], ceilings: dict) -> N
 
 def _taking_turns(runners: dict[str, Runner], label: str, times: int, before=None) -> dict[str, list[dict]]:
     """Run cycle ``label`` ``times`` times on each runner, one after the other in turn;
-    ``before(round)``, if given, before each round."""
+    ``before(turn)``, if given, before each turn of them all."""
     runs: dict[str, list[dict]] = {tool: [] for tool in runners}
-    for round in range(times):
+    for turn in range(times):
         if before is not None:
-            before(round)
+            before(turn)
         for tool, runner in runners.items():
             runs[tool].append(runner.cycle(label))
     return runs

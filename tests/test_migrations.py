@@ -72,8 +72,8 @@ def test_a_version_3_database_keeps_its_activities_under_their_short_keys(settin
     db.close()
 
     reopened = build_services(settings)
-    assert "upgrading the database from schema version 3 to 4" in caplog.text
     try:
+        assert "upgrading the database from schema version 3 to 4" in caplog.text
         db = sqlite3.connect(settings.data_dir / "feedhub.db")
         stored = sorted(row[0] for row in db.execute("SELECT id FROM activities"))
         indexed = [row[2] for row in db.execute("PRAGMA index_info(ix_activities_time)")]
