@@ -5,14 +5,18 @@ import pytest
 from sqlalchemy import text
 
 from feedhub.config import load_settings
+from feedhub.decide import TAG_PREFIX
 from feedhub.fetch import Outcome
+from feedhub.models import Kind
 from feedhub.scheduler import Poller
 from feedhub.services import build_services
+from feedhub.storage.rows import NewSource
 from feedhub.subscribe import add_url
 from feedhub.web import create_app
 
 from .postgres import postgres_server
 from . import test_save_polls
+from .test_web import HOME, T0, poll
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +83,30 @@ def test_stored_entries_are_found_by_key_on_postgresql(tmp_path):
             test_save_polls.test_the_stored_entries_are_found_among_any_number_of_keys(services)
         finally:
             services.close()
+
+
+def test_a_version_3_database_keeps_its_activities_on_postgresql(tmp_path):
+    with postgres_server() as url:
+        settings = load_settings({"data_dir": tmp_path, "database_url": url}, environ={})
+        services = build_services(settings)
+        feed = NewSource("https://feeds.example/a", "https://feeds.example/a", "A", Kind.OTHER)
+        _, (source,) = services.store.add_account("home", "user-home", None, [feed], 60, T0)
+        services.store.save_polls([poll(source.id, source.account_id, tuple(HOME), at=T0)])
+        with services.store.engine.begin() as conn:  # as version 3 stored them
+            conn.execute(text("UPDATE activities SET id = :prefix || id"), {"prefix": TAG_PREFIX})
+            conn.execute(text("DROP INDEX ix_activities_time"))
+            conn.execute(text("CREATE INDEX ix_activities_time ON activities (occurred_at, id)"))
+            conn.execute(text("UPDATE meta SET value = '3' WHERE name = 'schema_version'"))
+        services.close()
+
+        reopened = build_services(settings)
+        try:
+            with reopened.store.engine.connect() as conn:
+                stored = sorted(conn.execute(text("SELECT id FROM activities")).scalars())
+                indexed = conn.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_activities_time'")).scalar_one()
+            assert stored == sorted(a.id.removeprefix(TAG_PREFIX) for a in HOME)
+            assert indexed.endswith("(occurred_at)")
+            assert [a for _, a in reopened.store.activities(limit=10)] == HOME
+            assert reopened.store.save_poll(poll(source.id, source.account_id, tuple(HOME), at=T0)) == 0
+        finally:
+            reopened.close()
