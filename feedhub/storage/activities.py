@@ -45,7 +45,7 @@ def prepare_new(dialect: Dialect, account_id: int, items: Iterable[Activity], no
         )
         for a in ordered
     ]
-    ids = tuple(dict.fromkeys(stored_id(a.id) for a in ordered))
+    ids = tuple(dict.fromkeys(row[0] for row in rows))
     return NewActivities(prepare(dialect, insert_ignore(dialect, activities, ["id"]), _NEW_KEYS, rows), ids)
 
 
