@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from feedhub.emulator.server import serve_in_thread
 from feedhub.web import create_app
+from tests.chromium import launched_chromium
 
-CHROMIUM = "/usr/bin/chromium"
 ADMIN_PASSWORD = "browser-test-admin-password"
 
 
@@ -24,10 +24,8 @@ def feedhub(tmp_path):
 
 @pytest.fixture
 def page():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+    with launched_chromium() as browser:
         yield browser.new_page()
-        browser.close()
 
 
 def _log_in(page: Page, base: str) -> None:

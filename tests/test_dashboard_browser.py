@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright import sync_api as playwright
 
 from feedhub.config import load_settings
 from feedhub.emulator.server import serve_in_thread
@@ -19,9 +18,9 @@ from feedhub.scheduler import Poller
 from feedhub.services import build_services
 from feedhub.subscribe import add_url
 from feedhub.web import create_app
+from tests.chromium import launched_chromium
 from tests.conftest import start_emulator
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "a long and correct password"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 WIDTHS = {"desktop": 1280, "phone": 390}
@@ -80,12 +79,8 @@ def world(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright.sync_playwright() as p:
-        launched = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
+    with launched_chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -13,18 +13,18 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from feedhub.emulator.server import serve_in_thread
 from feedhub.models import BoxArt, Title, Verb
 from feedhub.web import create_app
 from feedhub.web.access import links
 from feedhub.web.embed import WidgetOptions, snippets
+from tests.chromium import launched_chromium
 from tests.test_web import T0, activity, poll, seed
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 NASTY = '<img src=x onerror="window.__pwned=1">'
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
@@ -57,12 +57,8 @@ def host_page(app: Flask, server_url: str, channel_name: str, options: WidgetOpt
 
 @pytest.fixture
 def browser():
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
+    with launched_chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.mark.parametrize(
