@@ -10,7 +10,9 @@ from playwright.sync_api import Page, expect
 
 from feedhub.emulator.server import serve_in_thread
 from feedhub.web import create_app
-from tests.chromium import launched_chromium
+from tests.chromium import RERUN_IF_THE_BROWSER_DIED, launched_chromium
+
+pytestmark = RERUN_IF_THE_BROWSER_DIED
 
 ADMIN_PASSWORD = "browser-test-admin-password"
 

@@ -18,8 +18,10 @@ from feedhub.scheduler import Poller
 from feedhub.services import build_services
 from feedhub.subscribe import add_url
 from feedhub.web import create_app
-from tests.chromium import launched_chromium
+from tests.chromium import RERUN_IF_THE_BROWSER_DIED, launched_chromium
 from tests.conftest import start_emulator
+
+pytestmark = RERUN_IF_THE_BROWSER_DIED
 
 PASSWORD = "a long and correct password"
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -77,7 +79,7 @@ def world(tmp_path_factory):
     made.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # one per test: a test run again (see RERUN_IF_THE_BROWSER_DIED) gets a new browser
 def browser():
     with launched_chromium() as launched:
         yield launched

@@ -20,8 +20,10 @@ from feedhub.models import BoxArt, Title, Verb
 from feedhub.web import create_app
 from feedhub.web.access import links
 from feedhub.web.embed import WidgetOptions, snippets
-from tests.chromium import launched_chromium
+from tests.chromium import RERUN_IF_THE_BROWSER_DIED, launched_chromium
 from tests.test_web import T0, activity, poll, seed
+
+pytestmark = RERUN_IF_THE_BROWSER_DIED
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 NASTY = '<img src=x onerror="window.__pwned=1">'
