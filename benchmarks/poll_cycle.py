@@ -45,7 +45,11 @@ ENTRIES_PER_FEED = 25
 CHANGED_SHARE = 0.10
 READER_WORKERS = 8
 FEEDHUB = "feedhub"
-RUNS = 3  # warm and changed cycles per tool and size; the median is reported
+RUNS = 3  # warm and changed cycles per tool and size, at least; the median is reported
+# Short cycles are run more often: each tool polls at least this many sources in its
+# rounds of one kind (10 rounds at 100 sources). One of feedhub's cycles of 100 lasts
+# 20-40 ms, and the median of three of them moved by a quarter from one run to the next.
+ROUND_SOURCES = 1000
 FEEDHUB_ONE = "feedhub, 1 process"
 
 
@@ -340,11 +344,12 @@ def bench_size(size: int, work: Path, results: list[Cycle], ceilings: dict) -> N
             runners[FEEDHUB_ONE] = Runner("feedhub", str(opml), str(work / f"feedhub1-{size}"), "1")
         changed = range(0, size, int(1 / CHANGED_SHARE))
         for label in ("cold", "warm", "changed"):
-            # The warm and changed cycles are run RUNS times, the tools taking turns, and
-            # the median kept: a shared machine's noise is as large as some gaps. Before
-            # each round of changed cycles, the same tenth of the files changes again.
+            # The warm and changed cycles are run several times (``rounds``), the tools
+            # taking turns, and the median kept: a shared machine's noise is as large as
+            # some gaps. Before each round of changed cycles, the same tenth of the files
+            # changes again.
             before = (lambda turn: write_feeds(feeds, size, generation=turn + 1, only=changed)) if label == "changed" else None
-            runs = _taking_turns(runners, label, 1 if label == "cold" else RUNS, before)
+            runs = _taking_turns(runners, label, 1 if label == "cold" else rounds(size), before)
             for tool, measured in runs.items():
                 data = sorted(measured, key=lambda d: d["seconds"])[len(measured) // 2]
                 results.append(Cycle(tool, "nginx", size, label, data["seconds"], data["cpu_seconds"], data["peak_mib"], data["ok"]))
@@ -360,6 +365,11 @@ def bench_size(size: int, work: Path, results: list[Cycle], ceilings: dict) -> N
     finally:
         nginx.stop()
         shutil.rmtree(feeds, ignore_errors=True)
+
+
+def rounds(size: int) -> int:
+    """How many warm or changed cycles each tool runs at ``size`` sources (see ROUND_SOURCES)."""
+    return max(RUNS, -(-ROUND_SOURCES // size))
 
 
 def _taking_turns(runners: dict[str, Runner], label: str, times: int, before=None) -> dict[str, list[dict]]:
