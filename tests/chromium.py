@@ -15,8 +15,8 @@ CHROMIUM = "/usr/bin/chromium"
 FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync", "--disable-quic")
 
 # For a browser test module's ``pytestmark``. Once in a full CI run, Chromium died in
-# the middle of a test ("Target page, context or browser has been closed"), on a page
-# that passes hundreds of times in a row here: such a test runs once more, with a new
+# the middle of a test ("Target page, context or browser has been closed"), a test that
+# passed every time here (twenty runs and more): such a test runs once more, with a new
 # browser. A failed assertion, or any other error, fails at once as before.
 RERUN_IF_THE_BROWSER_DIED = pytest.mark.flaky(reruns=1, only_rerun=["TargetClosedError"])
 
