@@ -119,9 +119,9 @@ def write_all(conn: Connection, rows: list[Rows]) -> None:
 def read(conn: Connection, statement, keys: tuple[str, ...], values: tuple) -> Iterable[tuple]:
     """The rows of ``statement``, a query built once, with ``values`` for its ``keys``:
     converted as ``Connection.execute`` would (see ``prepare``) and run on the driver's
-    own connection, for the reads of every poll. A worker polling 10,000 feeds spent more in SQLAlchemy's execution
-    of a lookup of stored entries (315 µs of CPU a poll, 240 µs through
-    ``exec_driver_sql``) than in SQLite's (153 µs this way, all told)."""
+    own connection, for the reads of every poll. A worker polling 10,000 feeds spent
+    more in SQLAlchemy's execution of a lookup of stored entries (315 µs of CPU a poll,
+    240 µs through ``exec_driver_sql``) than in SQLite's (153 µs this way, all told)."""
     sql, names, positions, processors, positional = _prepared(conn.dialect, statement, keys, True)
     params = [values[position] if process is None else process(values[position]) for position, process in zip(positions, processors)]
     return conn.connection.driver_connection.execute(sql, tuple(params) if positional else dict(zip(names, params)))
